@@ -1,0 +1,28 @@
+"""The exceptions mailtls raises. Failures of a *server* are data (``ProbeResult``), not these.
+
+::
+
+    MailtlsError                 base of everything mailtls raises on purpose
+    ├── UsageError               a wrong argument: bad target, bad option value (exit code 64)
+    ├── KnowledgeError           a knowledge data file is missing or fails validation
+    └── SmtpProtocolError        the peer broke SMTP framing (line too long, reply too big, garbage);
+                                 raised by the pure parser, turned into a ProbeResult by the prober
+"""
+
+from __future__ import annotations
+
+
+class MailtlsError(Exception):
+    """Base of all errors mailtls raises on purpose."""
+
+
+class UsageError(MailtlsError):
+    """The caller asked for something that cannot be done as asked."""
+
+
+class KnowledgeError(MailtlsError):
+    """A knowledge data file is missing, malformed or lacks a source."""
+
+
+class SmtpProtocolError(MailtlsError):
+    """The peer's bytes are not a well-formed SMTP reply within our limits."""

@@ -1,0 +1,354 @@
+"""Plain values shared by every part of mailtls.
+
+Everything here is a frozen dataclass or a ``str`` enum: the probe engine produces these values,
+the pure policy layer turns observations into findings and verdicts, and the renderers and the
+JSON schema (``mailtls.schema``) are derived from them. Nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class TlsVersion(StrEnum):
+    """TLS protocol versions as OpenSSL and Python's ``ssl`` name them."""
+
+    TLS1_0 = "TLSv1"
+    TLS1_1 = "TLSv1.1"
+    TLS1_2 = "TLSv1.2"
+    TLS1_3 = "TLSv1.3"
+
+    @property
+    def rank(self) -> int:
+        return _TLS_RANK[self]
+
+
+_TLS_RANK = {TlsVersion.TLS1_0: 10, TlsVersion.TLS1_1: 11, TlsVersion.TLS1_2: 12, TlsVersion.TLS1_3: 13}
+
+ALL_TLS_VERSIONS: tuple[TlsVersion, ...] = tuple(TlsVersion)
+
+
+class VersionSupport(StrEnum):
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+    NOT_TESTED = "not_tested"
+
+
+class Severity(StrEnum):
+    """How much a finding matters; the exit code follows the worst one (see ``mailtls.exitcodes``)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}[self]
+
+
+class TargetKind(StrEnum):
+    DOMAIN = "domain"  # MX lookup, as a sending MTA would do
+    HOST = "host"  # [mx.example.net]: the host's A/AAAA, no MX lookup
+    ADDRESS = "address"  # [192.0.2.1]: no DNS at all
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the user asked to check, normalised (A-label, lower case, no trailing dot)."""
+
+    kind: TargetKind
+    name: str
+    port: int
+    original: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One (IP, port) to probe; ``ip`` is in canonical text form."""
+
+    ip: str
+    port: int
+
+    @property
+    def family(self) -> int:
+        return ipaddress.ip_address(self.ip).version
+
+    def __str__(self) -> str:
+        return f"[{self.ip}]:{self.port}" if self.family == 6 else f"{self.ip}:{self.port}"
+
+
+# --- DNS ---------------------------------------------------------------------------------------
+
+
+class DnsStatus(StrEnum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    NO_DATA = "no_data"  # the name exists but has no record of that type
+    SERVFAIL = "servfail"
+    TIMEOUT = "timeout"
+    ERROR = "error"  # anything else: refused, malformed answer, unreachable resolver
+
+
+@dataclass(frozen=True)
+class DnsOutcome:
+    """The result of one DNS question, success or not, with the resolver's words on failure."""
+
+    name: str
+    rdtype: str
+    status: DnsStatus
+    records: tuple[str, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class MxRecord:
+    preference: int
+    host: str  # "" for the null MX target "."
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    """One complete (possibly multi-line) SMTP reply, text without the code and separator."""
+
+    code: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.strip() for line in self.lines).strip()
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}".rstrip()
+
+
+class SmtpStage(StrEnum):
+    CONNECT = "connect"
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    HELO = "helo"
+    STARTTLS = "starttls"
+    TLS_HANDSHAKE = "tls_handshake"
+    QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class SmtpExchange:
+    """A command the client sent (``None`` for the greeting) and the reply it got."""
+
+    stage: SmtpStage
+    command: str | None
+    reply: SmtpReply
+
+
+# --- TLS and certificates ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsHandshake:
+    version: TlsVersion
+    cipher: str  # OpenSSL name, e.g. ECDHE-RSA-AES256-GCM-SHA384 or TLS_AES_256_GCM_SHA384
+    bits: int
+    key_exchange: str | None  # from the cipher name up to TLS 1.2; not exposed for TLS 1.3
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime
+    signature_algorithm: str
+    signature_hash: str | None  # "sha256", "sha1", ... (None for Ed25519/Ed448)
+    key_type: str  # "RSA", "EC", "Ed25519", "DSA", ...
+    key_bits: int
+    self_signed: bool
+    sha256_fingerprint: str
+    serial: str
+
+
+@dataclass(frozen=True)
+class CertificateReport:
+    """What the leaf and the presented chain say, judged at ``checked_at``."""
+
+    leaf: CertificateInfo
+    chain: tuple[CertificateInfo, ...]  # as presented, leaf first
+    checked_at: datetime
+    days_left: int
+    trusted: bool
+    trust_error: str | None
+    name_checked: str | None  # the host name we compared against; None for IP-only targets
+    name_matches: bool | None
+
+
+# --- Probes ------------------------------------------------------------------------------------
+
+
+class ProbeKind(StrEnum):
+    DEFAULT = "default"  # client defaults: what a modern MTA would negotiate
+    TLS1_0 = "TLSv1"
+    TLS1_1 = "TLSv1.1"
+    TLS1_2 = "TLSv1.2"
+    TLS1_3 = "TLSv1.3"
+    EXO_CIPHERS = "exo_ciphers"  # TLS 1.2 with exactly Exchange Online's published suites
+
+
+class ProbeOutcome(StrEnum):
+    NEGOTIATED = "negotiated"  # TLS handshake completed
+    HANDSHAKE_FAILED = "handshake_failed"  # the server refused this offer: a real "no"
+    NO_STARTTLS = "no_starttls"  # the server does not offer STARTTLS (EHLO without it, or HELO)
+    STARTTLS_REFUSED = "starttls_refused"  # STARTTLS offered but answered with an error
+    SMTP_FAILURE = "smtp_failure"  # 4xx/5xx before STARTTLS: say nothing about TLS
+    CONNECT_FAILED = "connect_failed"
+    TIMEOUT = "timeout"
+    PROTOCOL_ERROR = "protocol_error"  # not SMTP, oversized replies, garbage
+    CLOSED = "closed"  # the server closed the connection mid-dialogue
+    SKIPPED = "skipped"  # not run: the answer was known or the address gave up
+
+
+class AddressStatus(StrEnum):
+    """Whether an address could be tested, and if not, why (never "no STARTTLS")."""
+
+    OK = "ok"
+    CONNECT_FAILED = "connect_failed"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    TEMPORARY_FAILURE = "temporary_failure"
+    REJECTED = "rejected"
+    NOT_SMTP = "not_smtp"
+    PROTOCOL_ERROR = "protocol_error"
+    CONNECTION_CLOSED = "connection_closed"
+    TLS_FAILED = "tls_failed"
+
+
+class ReplyClass(StrEnum):
+    """What an SMTP error reply means for a tester."""
+
+    RATE_LIMITED = "rate_limited"  # 421 / "too many connections": try later, not a TLS fact
+    TEMPORARY = "temporary"  # other 4xx
+    REJECTED = "rejected"  # 5xx: policy, blocklist, relay denied
+    UNEXPECTED = "unexpected"  # a success code where it makes no sense
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One connection: what was offered, what happened, and the replies that mattered."""
+
+    kind: ProbeKind
+    outcome: ProbeOutcome
+    handshake: TlsHandshake | None = None
+    stage: SmtpStage | None = None  # where a failure happened
+    reason: str | None = None  # human-readable cause (exception text, classified reply)
+    failure_reply: SmtpReply | None = None
+    reply_class: ReplyClass | None = None
+    exchanges: tuple[SmtpExchange, ...] = ()
+    chain_der: tuple[bytes, ...] = ()
+    elapsed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class AddressObservation:
+    """Everything the probe plan saw on one endpoint, before any judgement."""
+
+    endpoint: Endpoint
+    probes: tuple[ProbeResult, ...]
+    started_at: datetime
+    elapsed_seconds: float
+    deadline_hit: bool = False
+
+    @property
+    def connections(self) -> int:
+        return sum(1 for p in self.probes if p.outcome is not ProbeOutcome.SKIPPED)
+
+
+# --- Findings and verdicts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str  # a stable code from mailtls.policy.codes, e.g. "TLS12_UNSUPPORTED"
+    severity: Severity
+    message: str
+
+
+class ExoInbound(StrEnum):
+    """Mail from Exchange Online to this server (Exchange Online as the SMTP client)."""
+
+    TLS12 = "tls12"  # a TLS 1.2 handshake with Exchange Online's suites succeeds
+    PLAINTEXT_FALLBACK = "plaintext_fallback"  # opportunistic: plaintext; forced TLS: fails
+    NOT_TESTED = "not_tested"
+
+
+class ExoOutbound(StrEnum):
+    """Mail from this server to Exchange Online: inferred from the server's own TLS stack."""
+
+    LIKELY_TLS12 = "likely_tls12"
+    LIKELY_PLAINTEXT_OR_FAIL = "likely_plaintext_or_fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ExoVerdict:
+    inbound: ExoInbound
+    outbound: ExoOutbound
+    summary: str
+
+
+@dataclass(frozen=True)
+class AddressReport:
+    endpoint: Endpoint
+    mx_host: str | None
+    status: AddressStatus
+    status_detail: str | None
+    starttls: bool | None  # None: could not be told
+    tls_versions: dict[TlsVersion, VersionSupport]
+    exo_ciphers: VersionSupport
+    negotiated: TlsHandshake | None
+    certificate: CertificateReport | None
+    banner: SmtpReply | None
+    ehlo_keywords: tuple[str, ...]
+    replies: tuple[SmtpExchange, ...]
+    probes: tuple[ProbeResult, ...]
+    findings: tuple[Finding, ...]
+    verdict: ExoVerdict
+    connections: int
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
+class MxHostReport:
+    host: str
+    preference: int | None  # None for bracketed targets
+    implicit: bool  # RFC 5321 5.1 implicit MX (the domain's own A/AAAA)
+    dns: tuple[DnsOutcome, ...]
+    addresses: tuple[AddressReport, ...]
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainReport:
+    target: Target
+    dns: tuple[DnsOutcome, ...]
+    mx_hosts: tuple[MxHostReport, ...]
+    findings: tuple[Finding, ...]
+    verdict: ExoVerdict
+    tested_addresses: int
+    started_at: datetime
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    schema_version: str
+    tool_version: str
+    generated_at: datetime
+    domains: tuple[DomainReport, ...]
+    exit_code: int
+    options: dict[str, str] = field(default_factory=dict)
