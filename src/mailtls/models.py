@@ -26,7 +26,12 @@ class TlsVersion(StrEnum):
         return _TLS_RANK[self]
 
 
-_TLS_RANK = {TlsVersion.TLS1_0: 10, TlsVersion.TLS1_1: 11, TlsVersion.TLS1_2: 12, TlsVersion.TLS1_3: 13}
+_TLS_RANK = {
+    TlsVersion.TLS1_0: 10,
+    TlsVersion.TLS1_1: 11,
+    TlsVersion.TLS1_2: 12,
+    TlsVersion.TLS1_3: 13,
+}
 
 ALL_TLS_VERSIONS: tuple[TlsVersion, ...] = tuple(TlsVersion)
 
@@ -271,9 +276,58 @@ class AddressObservation:
 # --- Findings and verdicts ---------------------------------------------------------------------
 
 
+class FindingCode(StrEnum):
+    """Stable codes that monitoring and reports key on; documented in the README.
+
+    Severities and titles live in ``mailtls.policy.codes``. Never rename a member: add new ones.
+    """
+
+    # what the server offers
+    STARTTLS_MISSING = "STARTTLS_MISSING"
+    STARTTLS_REFUSED = "STARTTLS_REFUSED"
+    TLS_HANDSHAKE_FAILED = "TLS_HANDSHAKE_FAILED"
+    TLS12_UNSUPPORTED = "TLS12_UNSUPPORTED"
+    TLS13_UNSUPPORTED = "TLS13_UNSUPPORTED"
+    TLS10_ENABLED = "TLS10_ENABLED"
+    TLS11_ENABLED = "TLS11_ENABLED"
+    EXO_CIPHERS_UNSUPPORTED = "EXO_CIPHERS_UNSUPPORTED"
+    PROBES_INCOMPLETE = "PROBES_INCOMPLETE"
+    # certificate
+    CERT_EXPIRED = "CERT_EXPIRED"
+    CERT_EXPIRES_SOON = "CERT_EXPIRES_SOON"
+    CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID"
+    CERT_NAME_MISMATCH = "CERT_NAME_MISMATCH"
+    CERT_UNTRUSTED = "CERT_UNTRUSTED"
+    CERT_SELF_SIGNED = "CERT_SELF_SIGNED"
+    CERT_SHA1_SIGNATURE = "CERT_SHA1_SIGNATURE"
+    CERT_SHA512_SIGNATURE = "CERT_SHA512_SIGNATURE"
+    CERT_WEAK_KEY = "CERT_WEAK_KEY"
+    CERT_UNPARSEABLE = "CERT_UNPARSEABLE"
+    # DNS
+    NULL_MX = "NULL_MX"
+    NULL_MX_MIXED = "NULL_MX_MIXED"
+    IMPLICIT_MX = "IMPLICIT_MX"
+    NO_MAIL_HOST = "NO_MAIL_HOST"
+    MX_UNRESOLVABLE = "MX_UNRESOLVABLE"
+    NO_ADDRESS_IN_FAMILY = "NO_ADDRESS_IN_FAMILY"
+    DOMAIN_NXDOMAIN = "DOMAIN_NXDOMAIN"
+    DNS_SERVFAIL = "DNS_SERVFAIL"
+    DNS_TIMEOUT = "DNS_TIMEOUT"
+    DNS_ERROR = "DNS_ERROR"
+    # reaching the server
+    CONNECT_FAILED = "CONNECT_FAILED"
+    TIMEOUT = "TIMEOUT"
+    RATE_LIMITED = "RATE_LIMITED"
+    SMTP_TEMPORARY_FAILURE = "SMTP_TEMPORARY_FAILURE"
+    SMTP_REJECTED = "SMTP_REJECTED"
+    NOT_SMTP = "NOT_SMTP"
+    PROTOCOL_ERROR = "PROTOCOL_ERROR"
+    CONNECTION_CLOSED = "CONNECTION_CLOSED"
+
+
 @dataclass(frozen=True)
 class Finding:
-    code: str  # a stable code from mailtls.policy.codes, e.g. "TLS12_UNSUPPORTED"
+    code: FindingCode
     severity: Severity
     message: str
 

@@ -83,7 +83,9 @@ def make_ca(
     days: int = 3650,
 ) -> Issued:
     key = key or new_key()
-    start = (now or datetime.now(UTC)) - timedelta(days=1)
+    # Start long ago: a root predates the leaves it signs, including test leaves that expired
+    # months ago; a root younger than its leaf would make their chain fail for the wrong reason.
+    start = (now or datetime.now(UTC)) - timedelta(days=days // 2)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -129,7 +131,7 @@ def issue(
     issuer: Issued | None = None,
     common_name: str | None = None,
     key: PrivateKey | None = None,
-    signature_hash: hashes.HashAlgorithm | None = None,
+    signature_hash: hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     intermediate: bool = False,
@@ -142,8 +144,10 @@ def issue(
     """
     key = key or new_key()
     now = datetime.now(UTC)
-    start = not_before or now - timedelta(days=1)
-    end = not_after or now + timedelta(days=90)
+    # Intermediates span years, like real ones, so that they cover any test leaf's validity.
+    span = timedelta(days=1825) if intermediate else timedelta(days=1)
+    start = not_before or now - span
+    end = not_after or now + (span if intermediate else timedelta(days=90))
     subject = _name(common_name or (names[0] if names else "mailtls test"))
     signer_key = issuer.key if issuer else key
     issuer_name = issuer.certificate.subject if issuer else subject
@@ -180,7 +184,9 @@ def issue(
         )
     else:
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
     if names:
@@ -188,7 +194,7 @@ def issue(
             x509.SubjectAlternativeName(_subject_alternative_names(names)), critical=False
         )
     certificate = builder.sign(signer_key, signature_hash or hashes.SHA256())
-    chain = (certificate,)
+    chain: tuple[x509.Certificate, ...] = (certificate,)
     if issuer is not None and issuer.chain[0].issuer != issuer.chain[0].subject:
         chain = (certificate, *issuer.chain)  # the issuer is an intermediate: present it too
     return Issued(certificate=certificate, key=key, chain=chain)

@@ -1,0 +1,62 @@
+"""Progress on standard error while a check runs: a rich bar on a terminal, nothing otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from mailtls.models import AddressObservation
+from mailtls.scanner import Observer
+
+
+class _BarObserver:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def targets_resolved(self, addresses: int) -> None:
+        self._task = self._progress.add_task("probing addresses", total=addresses)
+
+    def address_finished(self, observation: AddressObservation) -> None:
+        if self._task is not None:
+            self._progress.update(
+                self._task, advance=1, description=f"probed {observation.endpoint}"
+            )
+
+
+class _Silent:
+    def targets_resolved(self, addresses: int) -> None:
+        pass
+
+    def address_finished(self, observation: AddressObservation) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress_observer(*, enabled: bool) -> Iterator[Observer]:
+    if not enabled:
+        yield _Silent()
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
+    with progress:
+        yield _BarObserver(progress)

@@ -1,0 +1,218 @@
+"""Orchestration: targets -> DNS -> addresses -> probe plans -> judgements -> one report.
+
+The scanner never prints and never writes files: progress goes to an :class:`Observer`, the
+result is a :class:`CheckReport`. Each (IP, port) is probed once per run, even when several MX
+hosts or several targets point to it, and each address gets one connection at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from mailtls import __version__
+from mailtls.knowledge.exchange_online import load_exchange_online_policy
+from mailtls.models import (
+    AddressObservation,
+    AddressReport,
+    CertificateReport,
+    CheckReport,
+    DomainReport,
+    Endpoint,
+    ProbeKind,
+    ProbeOutcome,
+    Target,
+    TargetKind,
+)
+from mailtls.net.dns import DnsClient, Nameserver
+from mailtls.net.smtp_connection import ProbeSettings
+from mailtls.policy.address import assess_address
+from mailtls.policy.domain import assess_domain, exit_code
+from mailtls.probes.runner import PlanSettings, build_contexts, observe_address
+from mailtls.resolution import ResolvedTarget, resolve_target
+from mailtls.tls.certificates import TrustStore, analyse_chain, load_trust_store
+
+SCHEMA_VERSION = "1"
+
+
+def default_ehlo_name() -> str:
+    # gethostname, not getfqdn: getfqdn asks the DNS, and a check must not leak lookups of its own.
+    return socket.gethostname() or "localhost"
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    nameservers: tuple[Nameserver, ...] = ()
+    ca_file: Path | None = None
+    ehlo_name: str = field(default_factory=default_ehlo_name)
+    timeout: float = 30.0  # connect, each read, TLS handshake, each DNS question
+    greeting_timeout: float = 60.0  # postscreen / greet_pause delay the banner on purpose
+    deadline: float = 300.0  # all probes of one address
+    port: int = 25
+    ipv4: bool = True
+    ipv6: bool = True
+    fast: bool = False
+    concurrency: int = 10  # addresses probed at the same time (each one connection at a time)
+
+    def summary(self) -> dict[str, str]:
+        """The options that shape results, recorded in the report."""
+        return {
+            "nameservers": ",".join(str(ns) for ns in self.nameservers) or "system",
+            "ca_file": str(self.ca_file) if self.ca_file else "system",
+            "ehlo_name": self.ehlo_name,
+            "timeout": f"{self.timeout:g}",
+            "greeting_timeout": f"{self.greeting_timeout:g}",
+            "deadline": f"{self.deadline:g}",
+            "families": "+".join(f for f, on in (("ipv4", self.ipv4), ("ipv6", self.ipv6)) if on),
+            "fast": str(self.fast).lower(),
+        }
+
+
+class Observer(Protocol):
+    """Progress callbacks; the CLI draws a progress bar from them, tests count them."""
+
+    def targets_resolved(self, addresses: int) -> None: ...
+
+    def address_finished(self, observation: AddressObservation) -> None: ...
+
+
+class _Silent:
+    def targets_resolved(self, addresses: int) -> None:
+        pass
+
+    def address_finished(self, observation: AddressObservation) -> None:
+        pass
+
+
+def _chain_to_judge(observation: AddressObservation) -> tuple[bytes, ...]:
+    """The default probe's chain (what a modern sender sees), else any negotiated probe's."""
+    negotiated = [p for p in observation.probes if p.outcome is ProbeOutcome.NEGOTIATED]
+    negotiated.sort(key=lambda p: p.kind is not ProbeKind.DEFAULT)
+    for probe in negotiated:
+        if probe.chain_der:
+            return probe.chain_der
+    return ()
+
+
+def _judge_certificate(
+    observation: AddressObservation, host_name: str | None, trust: TrustStore, now: datetime
+) -> tuple[CertificateReport | None, str | None]:
+    chain = _chain_to_judge(observation)
+    if not chain:
+        return None, None
+    try:
+        return analyse_chain(chain, host_name=host_name, trust=trust, now=now), None
+    except ValueError as problem:
+        return None, str(problem)
+
+
+def _name_to_verify(resolved: ResolvedTarget, host: str) -> str | None:
+    return None if resolved.target.kind is TargetKind.ADDRESS else host
+
+
+async def check_targets(
+    targets: Sequence[Target],
+    options: CheckOptions,
+    observer: Observer | None = None,
+    *,
+    now: datetime | None = None,
+) -> CheckReport:
+    """Check every target; failures of servers and DNS are in the report, never raised."""
+    observer = observer or _Silent()
+    started_at = datetime.now(UTC)
+    exchange_online = load_exchange_online_policy()
+    trust = load_trust_store(options.ca_file)  # before any traffic: a bad --ca-file fails fast
+    needs_dns = any(t.kind is not TargetKind.ADDRESS for t in targets)
+    dns = DnsClient(options.nameservers, timeout=options.timeout) if needs_dns else None
+
+    resolve_started = time.monotonic()
+    resolved_targets = await asyncio.gather(
+        *(resolve_target(target, dns, ipv4=options.ipv4, ipv6=options.ipv6) for target in targets)
+    )
+    resolve_seconds = time.monotonic() - resolve_started
+
+    # One probe plan per (IP, port); SNI and name checks use the first MX name seen for it.
+    server_names: dict[Endpoint, str | None] = {}
+    for resolved in resolved_targets:
+        for host in resolved.hosts:
+            for ip in host.addresses:
+                endpoint = Endpoint(ip, resolved.target.port)
+                server_names.setdefault(endpoint, _name_to_verify(resolved, host.host))
+    observer.targets_resolved(len(server_names))
+
+    settings = PlanSettings(
+        probe=ProbeSettings(
+            ehlo_name=options.ehlo_name,
+            timeout=options.timeout,
+            greeting_timeout=options.greeting_timeout,
+        ),
+        deadline_seconds=options.deadline,
+        fast=options.fast,
+    )
+    contexts = build_contexts(exchange_online)
+    limit = asyncio.Semaphore(max(1, options.concurrency))
+
+    async def observe(endpoint: Endpoint) -> AddressObservation:
+        async with limit:
+            observation = await observe_address(
+                endpoint,
+                server_name=server_names[endpoint],
+                settings=settings,
+                exchange_online=exchange_online,
+                contexts=contexts,
+            )
+        observer.address_finished(observation)
+        return observation
+
+    observations = dict(
+        zip(
+            server_names,
+            await asyncio.gather(*(observe(endpoint) for endpoint in server_names)),
+            strict=True,
+        )
+    )
+
+    judged_at = now or datetime.now(UTC)
+    reports: dict[tuple[Endpoint, str], AddressReport] = {}
+    domains: list[DomainReport] = []
+    for resolved in resolved_targets:
+        slowest = 0.0
+        for host in resolved.hosts:
+            for ip in host.addresses:
+                endpoint = Endpoint(ip, resolved.target.port)
+                key = (endpoint, host.host)
+                observation = observations[endpoint]
+                slowest = max(slowest, observation.elapsed_seconds)
+                if key not in reports:
+                    name = _name_to_verify(resolved, host.host)
+                    certificate, problem = _judge_certificate(observation, name, trust, judged_at)
+                    reports[key] = assess_address(
+                        observation,
+                        mx_host=host.host,
+                        certificate=certificate,
+                        certificate_problem=problem,
+                        exchange_online=exchange_online,
+                    )
+        domains.append(
+            assess_domain(
+                resolved,
+                reports,
+                family_filtered=not (options.ipv4 and options.ipv6),
+                started_at=started_at,
+                elapsed_seconds=round(resolve_seconds + slowest, 3),
+            )
+        )
+    return CheckReport(
+        schema_version=SCHEMA_VERSION,
+        tool_version=__version__,
+        generated_at=datetime.now(UTC),
+        domains=tuple(domains),
+        exit_code=exit_code(domains),
+        options=options.summary(),
+    )
