@@ -1,0 +1,164 @@
+"""The ``mailtls check`` report as one JSON document, described by ``mailtls.schema``.
+
+Conversion rules, shared with the schema generator so that document and schema cannot drift:
+
+- A dataclass becomes an object with its fields in declaration order; properties such as
+  ``SmtpReply.text`` are not emitted (they are derived from fields that are).
+- ``AddressReport.endpoint`` is flattened (see ``FLATTENED_FIELDS``): each address object carries
+  ``ip`` and ``port`` at its top level, because consumers key on the address.
+- A ``str`` enum becomes its value. A dict keyed by a ``str`` enum is keyed by the values, in
+  the enum's declaration order, so ``tls_versions`` always reads TLSv1, TLSv1.1, TLSv1.2, TLSv1.3.
+- A datetime becomes ISO 8601 in UTC with a ``Z`` suffix. A naive datetime is refused: its
+  moment is unknown, and guessing would put wrong times in a machine-readable record.
+- Tuples and lists become arrays; ``None`` becomes ``null``.
+- Bytes become standard base64 strings. ``ProbeResult.chain_der`` is therefore a list of base64
+  DER certificates, as presented on that connection: ``CertificateReport`` judges only the chain
+  of the default probe, and keeping every probe's chain lets a consumer re-examine evidence
+  (a server may present another certificate to a TLS 1.0 client).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TypeAlias
+
+from mailtls.models import (
+    ALL_TLS_VERSIONS,
+    AddressReport,
+    CheckReport,
+    DomainReport,
+    MxHostReport,
+    VersionSupport,
+)
+
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+
+# Dataclass fields whose own fields are lifted into the parent object instead of nesting.
+FLATTENED_FIELDS: Mapping[type, frozenset[str]] = {AddressReport: frozenset({"endpoint"})}
+
+
+def to_jsonable(value: object) -> JsonValue:
+    """Turn a model value (dataclass, enum, datetime, tuple, dict, bytes, scalar) into JSON data."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Before ``str``: a StrEnum is a str, and must become its plain value.
+    if isinstance(value, Enum):
+        return _enum_value(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return utc_timestamp(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, tuple | list):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return _mapping_to_jsonable(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dataclass_to_jsonable(value)
+    raise TypeError(f"no JSON form for {type(value).__name__}: {value!r}")
+
+
+def render_json(report: CheckReport, *, indent: int | None = 2) -> str:
+    """The report as a JSON document (no trailing newline); ``indent=None`` gives one line.
+
+    Non-ASCII text is written as ``\\u`` escapes, so server-supplied strings cannot carry
+    terminal control sequences into a file someone later prints.
+    """
+    document = to_jsonable(_with_every_tls_version(report))
+    separators = (",", ":") if indent is None else (",", ": ")
+    return json.dumps(
+        document, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False
+    )
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix; raises ``ValueError`` for a naive datetime."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"cannot place a naive datetime in UTC: {moment.isoformat()}")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def flattened_fields(cls: type) -> frozenset[str]:
+    """Names of the fields of ``cls`` whose own fields are lifted into ``cls``'s object."""
+    return FLATTENED_FIELDS.get(cls, frozenset())
+
+
+def _enum_value(member: Enum) -> str:
+    if not isinstance(member.value, str):
+        raise TypeError(f"only str enums have a JSON form, not {type(member).__name__}")
+    return member.value
+
+
+def _mapping_to_jsonable(mapping: Mapping[object, object]) -> dict[str, JsonValue]:
+    keys = list(mapping)
+    key_types = {type(key) for key in keys}
+    if len(key_types) == 1 and issubclass(enum_type := key_types.pop(), Enum):
+        # Declaration order, not insertion order: equal reports give equal documents.
+        order: dict[object, int] = {member: index for index, member in enumerate(enum_type)}
+        keys.sort(key=order.__getitem__)
+    result: dict[str, JsonValue] = {}
+    for key in keys:
+        if isinstance(key, Enum):
+            name = _enum_value(key)
+        elif isinstance(key, str):
+            name = key
+        else:
+            raise TypeError(f"JSON object keys must be str or str enums, not {key!r}")
+        result[name] = to_jsonable(mapping[key])
+    return result
+
+
+def _dataclass_to_jsonable(instance: object) -> dict[str, JsonValue]:
+    flatten = flattened_fields(type(instance))
+    result: dict[str, JsonValue] = {}
+    for model_field in dataclasses.fields(instance):  # type: ignore[arg-type]
+        converted = to_jsonable(getattr(instance, model_field.name))
+        if model_field.name not in flatten:
+            _put(result, model_field.name, converted, type(instance))
+            continue
+        if not isinstance(converted, dict):
+            raise TypeError(f"{type(instance).__name__}.{model_field.name} is not an object")
+        for name, inner in converted.items():
+            _put(result, name, inner, type(instance))
+    return result
+
+
+def _put(target: dict[str, JsonValue], name: str, value: JsonValue, owner: type) -> None:
+    if name in target:
+        raise ValueError(f"flattening {owner.__name__} gives the key {name!r} twice")
+    target[name] = value
+
+
+def _with_every_tls_version(report: CheckReport) -> CheckReport:
+    """Every address lists all four TLS versions: one missing from the engine was not tested."""
+    return dataclasses.replace(
+        report, domains=tuple(_complete_domain(domain) for domain in report.domains)
+    )
+
+
+def _complete_domain(domain: DomainReport) -> DomainReport:
+    return dataclasses.replace(
+        domain, mx_hosts=tuple(_complete_mx_host(mx_host) for mx_host in domain.mx_hosts)
+    )
+
+
+def _complete_mx_host(mx_host: MxHostReport) -> MxHostReport:
+    return dataclasses.replace(
+        mx_host, addresses=tuple(_complete_address(address) for address in mx_host.addresses)
+    )
+
+
+def _complete_address(address: AddressReport) -> AddressReport:
+    if all(version in address.tls_versions for version in ALL_TLS_VERSIONS):
+        return address
+    complete = {
+        version: address.tls_versions.get(version, VersionSupport.NOT_TESTED)
+        for version in ALL_TLS_VERSIONS
+    }
+    return dataclasses.replace(address, tls_versions=complete)
