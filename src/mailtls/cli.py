@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import typing
 from collections.abc import Sequence
@@ -192,7 +193,8 @@ def _render(report: CheckReport, args: argparse.Namespace, out: TextIO) -> None:
         out.write(render_json(report) + "\n")
         return
     color = args.color == "always" or (args.color == "auto" and out.isatty())
-    out.write(render_text(report, color=color))
+    width = shutil.get_terminal_size().columns if out.isatty() else None
+    out.write(render_text(report, color=color, width=width))
 
 
 def _run_check(targets: Sequence[Target], options: CheckOptions, args: argparse.Namespace) -> int:

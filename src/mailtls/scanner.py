@@ -36,10 +36,8 @@ from mailtls.policy.address import assess_address
 from mailtls.policy.domain import assess_domain, exit_code
 from mailtls.probes.runner import PlanSettings, build_contexts, observe_address
 from mailtls.resolution import ResolvedTarget, resolve_target
+from mailtls.schema import SCHEMA_VERSION
 from mailtls.tls.certificates import TrustStore, analyse_chain, load_trust_store
-
-SCHEMA_VERSION = "1"
-
 
 def default_ehlo_name() -> str:
     # gethostname, not getfqdn: getfqdn asks the DNS, and a check must not leak lookups of its own.
