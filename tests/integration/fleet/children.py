@@ -1,0 +1,53 @@
+"""What the supervisor runs, written to a file by the starting process and read by the supervisor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A server to run in the foreground. ``stop_pid_file``: signal the process named there
+    (``stop_pid_name`` is its command name) instead of the child itself."""
+
+    name: str
+    argv: tuple[str, ...]
+    output: Path
+    stop_pid_file: Path | None = None
+    stop_pid_name: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "argv": list(self.argv),
+            "output": str(self.output),
+            "stop_pid_file": str(self.stop_pid_file) if self.stop_pid_file else None,
+            "stop_pid_name": self.stop_pid_name,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> ChildSpec:
+        stop_file = raw.get("stop_pid_file")
+        stop_name = raw.get("stop_pid_name")
+        argv = raw["argv"]
+        if not isinstance(argv, list):
+            raise TypeError("argv must be a list")
+        return cls(
+            name=str(raw["name"]),
+            argv=tuple(str(arg) for arg in argv),
+            output=Path(str(raw["output"])),
+            stop_pid_file=Path(str(stop_file)) if stop_file else None,
+            stop_pid_name=str(stop_name) if stop_name else None,
+        )
+
+
+def write_spec(path: Path, state_dir: Path, children: tuple[ChildSpec, ...]) -> None:
+    spec = {"state_dir": str(state_dir), "children": [child.as_json() for child in children]}
+    path.write_text(json.dumps(spec, indent=2))
+
+
+def read_spec(path: Path) -> tuple[Path, tuple[ChildSpec, ...]]:
+    spec = json.loads(path.read_text())
+    return Path(spec["state_dir"]), tuple(ChildSpec.from_json(raw) for raw in spec["children"])
