@@ -5,8 +5,9 @@
     MailtlsError                 base of everything mailtls raises on purpose
     ├── UsageError               a wrong argument: bad target, bad option value (exit code 64)
     ├── KnowledgeError           a knowledge data file is missing or fails validation
-    └── SmtpProtocolError        the peer broke SMTP framing (line too long, reply too big, garbage);
-                                 raised by the pure parser, turned into a ProbeResult by the prober
+    └── SmtpProtocolError        the peer broke SMTP framing (line or reply too long, garbage);
+        │                        raised by the pure parser, turned into a ProbeResult by the prober
+        └── NotSmtpError         what arrived does not even look like an SMTP reply line
 """
 
 from __future__ import annotations
@@ -26,3 +27,7 @@ class KnowledgeError(MailtlsError):
 
 class SmtpProtocolError(MailtlsError):
     """The peer's bytes are not a well-formed SMTP reply within our limits."""
+
+
+class NotSmtpError(SmtpProtocolError):
+    """The bytes are not an SMTP reply line at all (HTTP, SSH banner, binary garbage)."""

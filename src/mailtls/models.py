@@ -43,7 +43,7 @@ class VersionSupport(StrEnum):
 
 
 class Severity(StrEnum):
-    """How much a finding matters; the exit code follows the worst one (see ``mailtls.exitcodes``)."""
+    """How much a finding matters; the exit code follows the worst one (``policy.domain``)."""
 
     INFO = "info"
     WARNING = "warning"
@@ -213,7 +213,8 @@ class ProbeOutcome(StrEnum):
     SMTP_FAILURE = "smtp_failure"  # 4xx/5xx before STARTTLS: say nothing about TLS
     CONNECT_FAILED = "connect_failed"
     TIMEOUT = "timeout"
-    PROTOCOL_ERROR = "protocol_error"  # not SMTP, oversized replies, garbage
+    NOT_SMTP = "not_smtp"  # the first bytes are no SMTP reply (HTTP, SSH, garbage)
+    PROTOCOL_ERROR = "protocol_error"  # SMTP, but oversized or malformed replies, or garbage
     CLOSED = "closed"  # the server closed the connection mid-dialogue
     SKIPPED = "skipped"  # not run: the answer was known or the address gave up
 

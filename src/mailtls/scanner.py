@@ -39,6 +39,7 @@ from mailtls.resolution import ResolvedTarget, resolve_target
 from mailtls.schema import SCHEMA_VERSION
 from mailtls.tls.certificates import TrustStore, analyse_chain, load_trust_store
 
+
 def default_ehlo_name() -> str:
     # gethostname, not getfqdn: getfqdn asks the DNS, and a check must not leak lookups of its own.
     return socket.gethostname() or "localhost"

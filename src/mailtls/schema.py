@@ -279,8 +279,9 @@ _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
         ProbeOutcome.SMTP_FAILURE: "a 4xx/5xx reply before STARTTLS: says nothing about TLS",
         ProbeOutcome.CONNECT_FAILED: "the TCP connection failed",
         ProbeOutcome.TIMEOUT: "the server did not answer in time",
-        ProbeOutcome.PROTOCOL_ERROR: "not SMTP, oversized replies or garbage",
+        ProbeOutcome.PROTOCOL_ERROR: "SMTP, but oversized or malformed replies, or garbage",
         ProbeOutcome.CLOSED: "the server closed the connection mid-dialogue",
+        ProbeOutcome.NOT_SMTP: "the first bytes were no SMTP reply (HTTP, SSH, garbage)",
         ProbeOutcome.SKIPPED: "not run: the answer was known or the address gave up",
     },
     AddressStatus: {

@@ -29,8 +29,10 @@ from tests.integration.fleet import (
     LISTENERS,
     CertificateKind,
     Fleet,
+    FleetError,
     Listener,
     Posture,
+    lifecycle,
     listener_for,
 )
 from tests.integration.fleet.wire import (
@@ -91,6 +93,15 @@ def test_layout_matches_the_specification(listener: Listener) -> None:
     assert (listener.ip, listener.port, listener.host) == (ip, 25, host)
     assert listener.tls_versions == versions
     assert listener.domain == f"{listener.posture.value}.mailtls.test"
+
+
+def test_missing_server_programs_are_reported_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(lifecycle.REQUIRED_PROGRAMS, "nsd", str(tmp_path / "no-nsd-here"))
+    with pytest.raises(FleetError, match=r"nsd not installed.*Run scripts/setup"):
+        lifecycle.acquire(tmp_path / "state")
+    assert not (tmp_path / "state").exists()
 
 
 # --- SMTP and STARTTLS ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import ssl
 import time
 from dataclasses import dataclass
 
-from mailtls.errors import SmtpProtocolError
+from mailtls.errors import NotSmtpError, SmtpProtocolError
 from mailtls.models import (
     Endpoint,
     ProbeKind,
@@ -110,27 +110,21 @@ class _Probe:
         loop = asyncio.get_running_loop()
         if deadline <= loop.time():
             return self._result(ProbeOutcome.TIMEOUT, "address deadline passed", SmtpStage.CONNECT)
+        # The deadline's TimeoutError surfaces when the `async with` exits, so it is told apart
+        # from a per-reply timeout here, outside the block, by asking the clock.
+        clock = asyncio.timeout_at(deadline)
         try:
-            async with asyncio.timeout_at(deadline) as clock:
-                try:
-                    return await self._converse()
-                except TimeoutError:
-                    if clock.expired():
-                        raise _DeadlineHit from None
-                    raise
-        except _DeadlineHit:
-            stage = self.dialogue.stage
-            return self._result(ProbeOutcome.TIMEOUT, f"address deadline reached during {stage}")
+            async with clock:
+                return await self._converse()
         except TimeoutError:
             stage = self.dialogue.stage
-            limit = (
-                self.settings.greeting_timeout
-                if stage is SmtpStage.GREETING
-                else self.settings.timeout
-            )
-            return self._result(
-                ProbeOutcome.TIMEOUT, f"no answer within {limit:g} s during {stage}"
-            )
+            if clock.expired():
+                reason = f"address deadline reached during {stage}"
+            else:
+                greeting = stage is SmtpStage.GREETING
+                limit = self.settings.greeting_timeout if greeting else self.settings.timeout
+                reason = f"no complete reply within {limit:g} s during {stage}"
+            return self._result(ProbeOutcome.TIMEOUT, reason)
         finally:
             self._close()
 
@@ -150,17 +144,20 @@ class _Probe:
             reason = os.strerror(error.errno) if error.errno else str(error) or repr(error)
             return self._result(ProbeOutcome.CONNECT_FAILED, reason.lower(), SmtpStage.CONNECT)
         writer = self.writer
+        loop = asyncio.get_running_loop()
+        waiting_since: tuple[SmtpStage, float] | None = None
         while True:
             stage = self.dialogue.stage
             if stage is SmtpStage.QUIT:
                 return await self._finish_after_quit(reader)
-            wait = (
-                self.settings.greeting_timeout
-                if stage is SmtpStage.GREETING
-                else self.settings.timeout
-            )
+            # The limit covers a whole reply, not each read: a server trickling one byte a
+            # second must not keep us waiting forever for a greeting or an EHLO reply.
+            if waiting_since is None or waiting_since[0] is not stage:
+                waiting_since = (stage, loop.time())
+            greeting = stage is SmtpStage.GREETING
+            limit = self.settings.greeting_timeout if greeting else self.settings.timeout
             try:
-                async with asyncio.timeout(wait):
+                async with asyncio.timeout_at(waiting_since[1] + limit):
                     data = await reader.read(READ_SIZE)
             except ConnectionError as error:
                 self.dialogue.on_closed()
@@ -171,8 +168,10 @@ class _Probe:
             try:
                 replies = self.parser.feed(data)
             except SmtpProtocolError as error:
-                # Includes "not SMTP at all"; the policy layer tells the two apart by stage.
-                return self._result(ProbeOutcome.PROTOCOL_ERROR, str(error))
+                first_reply = not self.dialogue.result().exchanges
+                not_smtp = isinstance(error, NotSmtpError) and first_reply
+                outcome = ProbeOutcome.NOT_SMTP if not_smtp else ProbeOutcome.PROTOCOL_ERROR
+                return self._result(outcome, str(error))
             for reply in replies:
                 action = self.dialogue.on_reply(reply)
                 if isinstance(action, Send):

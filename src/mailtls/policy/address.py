@@ -79,14 +79,14 @@ def _status(
             f"STARTTLS is advertised but answered {first.failure_reply}; "
             "senders fall back to plaintext or give up",
         )
+    if outcome is ProbeOutcome.NOT_SMTP:
+        return AddressStatus.NOT_SMTP, finding(
+            FindingCode.NOT_SMTP, f"no SMTP greeting: {first.reason}"
+        )
     if outcome is ProbeOutcome.PROTOCOL_ERROR:
         if first.stage is SmtpStage.TLS_HANDSHAKE:
             return AddressStatus.TLS_FAILED, finding(
                 FindingCode.TLS_HANDSHAKE_FAILED, f"TLS could not start: {first.reason}"
-            )
-        if first.stage is SmtpStage.GREETING and not first.exchanges:
-            return AddressStatus.NOT_SMTP, finding(
-                FindingCode.NOT_SMTP, f"no SMTP greeting: {first.reason}"
             )
         return AddressStatus.PROTOCOL_ERROR, finding(
             FindingCode.PROTOCOL_ERROR, _describe_failure(first)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailtls.errors import SmtpProtocolError
+from mailtls.errors import NotSmtpError, SmtpProtocolError
 from mailtls.models import SmtpReply
 
 # RFC 5321 4.5.3.1.5 allows 512 octets per reply line; real servers exceed it a little
@@ -28,10 +28,16 @@ class ReplyLimits:
     max_reply_bytes: int = MAX_REPLY_BYTES
 
 
+def _looks_like_reply(start: bytes) -> bool:
+    """Whether these first bytes of a line can begin ``NNN``, ``NNN-`` or ``NNN ``."""
+    head = start[:4]
+    return head[:3].isdigit() if len(head) >= 3 else head.isdigit() or not head
+
+
 def _parse_line(line: bytes) -> tuple[int, bool, str]:
     """Split one reply line into (code, is_last, text); raise on anything that is not SMTP."""
-    if len(line) < 3 or not line[:3].isdigit():
-        raise SmtpProtocolError(f"not an SMTP reply line: {line[:80]!r}")
+    if not _looks_like_reply(line) or len(line) < 3:
+        raise NotSmtpError(f"not an SMTP reply line: {line[:80]!r}")
     code = int(line[:3])
     if not 200 <= code <= 599:
         raise SmtpProtocolError(f"reply code {code} out of range: {line[:80]!r}")
@@ -41,7 +47,7 @@ def _parse_line(line: bytes) -> tuple[int, bool, str]:
     elif separator in (b" ", b""):
         is_last = True
     else:
-        raise SmtpProtocolError(f"bad separator after reply code: {line[:80]!r}")
+        raise NotSmtpError(f"bad separator after reply code: {line[:80]!r}")
     text = line[4:].decode("utf-8", errors="replace")
     return code, is_last, text
 
@@ -73,6 +79,13 @@ class ReplyParser:
         while True:
             end = self._buffer.find(b"\n")
             if end < 0:
+                if replies:
+                    # Judge the rest next time: after "220 go ahead" to STARTTLS it is TLS,
+                    # which the caller takes over with take_unparsed() instead.
+                    return replies
+                if not _looks_like_reply(bytes(self._buffer[:4])):
+                    # Say so now rather than after a long wait for a line end that may never come.
+                    raise NotSmtpError(f"not an SMTP reply line: {bytes(self._buffer[:80])!r}")
                 if len(self._buffer) > self._limits.max_line_length:
                     raise SmtpProtocolError(
                         f"reply line longer than {self._limits.max_line_length} bytes"

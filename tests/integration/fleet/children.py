@@ -10,13 +10,13 @@ from pathlib import Path
 @dataclass(frozen=True)
 class ChildSpec:
     """A server to run in the foreground. ``stop_pid_file``: signal the process named there
-    (``stop_pid_name`` is its command name) instead of the child itself."""
+    (``stop_pid_program`` is its executable's file name) instead of the child itself."""
 
     name: str
     argv: tuple[str, ...]
     output: Path
     stop_pid_file: Path | None = None
-    stop_pid_name: str | None = None
+    stop_pid_program: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -24,13 +24,13 @@ class ChildSpec:
             "argv": list(self.argv),
             "output": str(self.output),
             "stop_pid_file": str(self.stop_pid_file) if self.stop_pid_file else None,
-            "stop_pid_name": self.stop_pid_name,
+            "stop_pid_program": self.stop_pid_program,
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> ChildSpec:
         stop_file = raw.get("stop_pid_file")
-        stop_name = raw.get("stop_pid_name")
+        stop_name = raw.get("stop_pid_program")
         argv = raw["argv"]
         if not isinstance(argv, list):
             raise TypeError("argv must be a list")
@@ -39,7 +39,7 @@ class ChildSpec:
             argv=tuple(str(arg) for arg in argv),
             output=Path(str(raw["output"])),
             stop_pid_file=Path(str(stop_file)) if stop_file else None,
-            stop_pid_name=str(stop_name) if stop_name else None,
+            stop_pid_program=str(stop_name) if stop_name else None,
         )
 
 

@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,9 @@ from .registry import (
     unregister,
 )
 
-STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-test-fleet"
+# Fixed, not per user or per checkout: the fleet's addresses are machine-wide, so every test run
+# on this machine must find the same lock and the same record of the running fleet.
+STATE_DIR = Path("/tmp/mailtls-test-fleet")
 REPOSITORY = Path(__file__).resolve().parents[3]
 READY_TIMEOUT = 10.0
 REQUIRED_PROGRAMS = {"postfix": postfix.POSTFIX, "nsd": nsd.NSD}
@@ -129,7 +130,19 @@ def _bind_check(ip: str, port: int, kind: socket.SocketKind) -> str | None:
     return None
 
 
+def _check_ipv6_loopback() -> None:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("::1", 0))
+        except OSError as problem:
+            raise FleetError(
+                f"the IPv6 loopback address ::1 is unusable ({problem.strerror}); the fleet "
+                "has an IPv6 listener. Enable IPv6 on lo: sysctl net.ipv6.conf.lo.disable_ipv6=0"
+            ) from None
+
+
 def _check_addresses_free(fleet: Fleet) -> None:
+    _check_ipv6_loopback()
     problems = [
         problem
         for problem in (
@@ -167,7 +180,7 @@ def _prepare(paths: FleetPaths) -> tuple[ChildSpec, ...]:
             output=paths.run_dir / "postfix.out",
             # start-fg runs the master under a shell; the master is what must get SIGTERM.
             stop_pid_file=postfix.master_pid_file(paths),
-            stop_pid_name="master",
+            stop_pid_program="master",
         ),
     )
 
@@ -267,6 +280,13 @@ def _start(paths: FleetPaths, fleet: Fleet, starter: ProcessId) -> subprocess.Po
     return supervisor
 
 
+def _joinable(record: SupervisorRecord, users: list[User]) -> bool:
+    """A running fleet is in use while someone is registered, or while the process that
+    started it lives: that one unregisters before it stops the fleet, and leaves the fleet
+    running if someone joined meanwhile."""
+    return record.supervisor.running() and (bool(users) or record.starter.running())
+
+
 def acquire(state_dir: Path = STATE_DIR) -> Lease:
     """Join the running fleet or start it; raise ``FleetError`` when it cannot run here."""
     missing = missing_programs()
@@ -280,9 +300,8 @@ def acquire(state_dir: Path = STATE_DIR) -> Lease:
     me = User(process=ProcessId.current(), run=current_run_key())
     supervisor: subprocess.Popen[bytes] | None = None
     with locked(paths):
-        users = live_users(paths)
         record = SupervisorRecord.read(paths)
-        if record is not None and not (record.supervisor.running() and users):
+        if record is not None and not _joinable(record, live_users(paths)):
             # Left by a killed run: nobody uses it, or its supervisor died.
             if record.supervisor.running():
                 terminate(record.supervisor, timeout=15)

@@ -1,8 +1,9 @@
 """One Postfix instance with one smtpd listener per posture, in a configuration folder of its own.
 
 Rendering is pure (``main_cf``, ``master_cf``); ``write_config`` puts the files in place and
-``start_command`` / ``stop_command`` are what the supervisor runs. Postfix runs in the
-foreground (``start-fg``) so that it stays a child of the supervisor and is reaped by it.
+``start_command`` is what the supervisor runs: ``postfix -c DIR start-fg`` keeps the master in
+the foreground, a descendant of the supervisor, which reaps it. To stop, the supervisor sends
+the master SIGTERM, as ``postfix -c DIR stop`` does, without that command's one-second polls.
 """
 
 from __future__ import annotations
@@ -171,10 +172,6 @@ def mark_queue_checked(paths: FleetPaths) -> None:
 
 def start_command(paths: FleetPaths) -> list[str]:
     return [POSTFIX, "-c", str(paths.postfix_config_dir), "start-fg"]
-
-
-def stop_command(paths: FleetPaths) -> list[str]:
-    return [POSTFIX, "-c", str(paths.postfix_config_dir), "stop"]
 
 
 def master_pid_file(paths: FleetPaths) -> Path:

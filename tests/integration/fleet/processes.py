@@ -74,18 +74,18 @@ def terminate(process: ProcessId, timeout: float = 5.0) -> None:
     raise RuntimeError(f"process {process.pid} survived SIGKILL")
 
 
-def read_pid_file(path: Path, command_name: str) -> ProcessId | None:
-    """The process a daemon's pid file names, if it still runs under ``command_name``.
+def read_pid_file(path: Path, program: str) -> ProcessId | None:
+    """The process a daemon's pid file names, if it still runs the executable ``program``.
 
-    The name check keeps a stale pid file from pointing at an unrelated process that reused
-    the pid.
+    Checking the executable's file name keeps a stale pid file from pointing at an unrelated
+    process that reused the pid. (Not the command name: nsd renames its processes.)
     """
     try:
         pid = int(path.read_text().split()[0])
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        executable = Path(os.readlink(f"/proc/{pid}/exe"))
     except (FileNotFoundError, ValueError, IndexError):
         return None
     process = ProcessId.of(pid)
-    if name != command_name or process is None or not process.running():
+    if executable.name != program or process is None or not process.running():
         return None
     return process

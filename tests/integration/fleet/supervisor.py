@@ -124,8 +124,8 @@ class Supervisor:
     def stop_children(self) -> None:
         for pid, spec in list(self.running.items()):
             target = ProcessId.of(pid)
-            if spec.stop_pid_file is not None and spec.stop_pid_name is not None:
-                target = read_pid_file(spec.stop_pid_file, spec.stop_pid_name) or target
+            if spec.stop_pid_file is not None and spec.stop_pid_program is not None:
+                target = read_pid_file(spec.stop_pid_file, spec.stop_pid_program) or target
             if target is not None and target.running():
                 _log(f"stopping {spec.name} (pid {target.pid})")
                 os.kill(target.pid, signal.SIGTERM)

@@ -177,11 +177,12 @@ def test_error_replies_are_never_reported_as_missing_starttls(
             AddressStatus.CONNECTION_CLOSED,
             FindingCode.CONNECTION_CLOSED,
         ),
+        (ProbeOutcome.NOT_SMTP, SmtpStage.GREETING, AddressStatus.NOT_SMTP, FindingCode.NOT_SMTP),
         (
             ProbeOutcome.PROTOCOL_ERROR,
             SmtpStage.GREETING,
-            AddressStatus.NOT_SMTP,
-            FindingCode.NOT_SMTP,
+            AddressStatus.PROTOCOL_ERROR,
+            FindingCode.PROTOCOL_ERROR,
         ),
         (
             ProbeOutcome.PROTOCOL_ERROR,

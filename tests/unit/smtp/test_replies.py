@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailtls.errors import SmtpProtocolError
+from mailtls.errors import NotSmtpError, SmtpProtocolError
 from mailtls.models import SmtpReply
 from mailtls.smtp.replies import ReplyLimits, ReplyParser, ehlo_keywords
 
@@ -65,7 +65,7 @@ def test_rejects_what_is_not_smtp(data: bytes, message: str) -> None:
 
 def test_refuses_a_line_longer_than_the_limit_before_it_ends() -> None:
     parser = ReplyParser(ReplyLimits(max_line_length=100))
-    assert parser.feed(b"x" * 90) == []  # not yet over the limit: keep waiting
+    assert parser.feed(b"220 " + b"x" * 90) == []  # not yet over the limit: keep waiting
     with pytest.raises(SmtpProtocolError, match="longer than 100"):
         parser.feed(b"x" * 20)
 
@@ -80,6 +80,18 @@ def test_refuses_a_reply_over_the_byte_limit() -> None:
     parser = ReplyParser(ReplyLimits(max_reply_bytes=1000, max_reply_lines=10_000))
     with pytest.raises(SmtpProtocolError, match="1000 bytes"):
         parser.feed((b"250-" + b"y" * 50 + b"\r\n") * 100)
+
+
+@pytest.mark.parametrize("data", [b"GET / HTTP/1.1", b"SSH-2.0-", b"\x16\x03\x01\x02\x00", b"2x"])
+def test_says_not_smtp_before_a_line_ends(data: bytes) -> None:
+    with pytest.raises(NotSmtpError):
+        ReplyParser().feed(data)
+
+
+def test_a_huge_smtp_line_is_a_protocol_error_not_not_smtp() -> None:
+    with pytest.raises(SmtpProtocolError, match="longer than") as caught:
+        ReplyParser().feed(b"220 " + b"x" * 10_000)
+    assert not isinstance(caught.value, NotSmtpError)
 
 
 def test_take_unparsed_returns_bytes_after_the_last_reply() -> None:
