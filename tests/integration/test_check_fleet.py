@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
+import time
 
 import jsonschema
 import pytest
@@ -27,6 +29,7 @@ from mailtls.models import (
 )
 from mailtls.net.dns import parse_nameserver
 from mailtls.policy.domain import EXIT_CRITICAL, EXIT_OK, EXIT_UNTESTABLE
+from mailtls.render.jsonout import render_json
 from mailtls.scanner import CheckOptions, check_targets
 from mailtls.schema import check_report_schema
 from mailtls.targets import parse_target
@@ -202,8 +205,6 @@ def test_implicit_mx_is_checked_at_the_domain_address(report: CheckReport) -> No
 
 
 def test_json_of_the_whole_report_matches_the_schema(report: CheckReport) -> None:
-    from mailtls.render.jsonout import render_json
-
     jsonschema.validate(json.loads(render_json(report)), check_report_schema())
 
 
@@ -265,3 +266,52 @@ def test_fast_mode_gives_the_same_answers(fleet: Fleet, report: CheckReport) -> 
         fast.domains[0].mx_hosts[0].addresses[0].tls_versions
         == only_address(report, name).tls_versions
     )
+
+
+def test_an_address_where_nothing_listens_is_connect_failed_and_untestable(fleet: Fleet) -> None:
+    result = run_cli("check", "--json", *cli_options(fleet), "[127.0.9.9]:25")
+    assert result.returncode == EXIT_UNTESTABLE
+    (address,) = json.loads(result.stdout)["domains"][0]["mx_hosts"][0]["addresses"]
+    assert address["status"] == "connect_failed"
+    assert address["starttls"] is None
+    assert address["connections"] == 1
+
+
+def test_a_resolver_that_never_answers_is_a_dns_timeout(fleet: Fleet) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.9.53", 0))  # receives queries, answers none
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        result = run_cli("check", "--json", "--nameserver", f"127.0.9.53:{port}", "--timeout", "2",
+                         listener_domain(Posture.MODERN))  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert result.returncode == EXIT_UNTESTABLE
+    (target,) = json.loads(result.stdout)["domains"]
+    assert [f["code"] for f in target["findings"]] == ["DNS_TIMEOUT"]
+    assert elapsed < 10
+
+
+def test_a_resolver_that_refuses_connections_is_a_dns_error(fleet: Fleet) -> None:
+    result = run_cli("check", "--json", "--nameserver", "127.0.9.54:53", "--timeout", "2",
+                     listener_domain(Posture.MODERN))  # fmt: skip
+    assert result.returncode == EXIT_UNTESTABLE
+    (target,) = json.loads(result.stdout)["domains"]
+    assert [f["code"] for f in target["findings"]] in (["DNS_ERROR"], ["DNS_TIMEOUT"])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["check", "example.com:25"],
+        ["check", "--nameserver", "resolver.example", "example.com"],
+        ["check", "--timeout", "0", "example.com"],
+        ["check", "--ca-file", "/nonexistent/ca.pem", "[127.0.2.1]"],
+        ["check"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_64_before_any_traffic(arguments: list[str]) -> None:
+    result = run_cli(*arguments)
+    assert result.returncode == 64
+    assert "error" in result.stderr
+    assert result.stdout == ""
