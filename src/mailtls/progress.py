@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 from mailtls.models import AddressObservation
-from mailtls.scanner import Observer
+from mailtls.scanner import Observer, SilentObserver
 
 
 class _BarObserver:
@@ -36,18 +36,10 @@ class _BarObserver:
             )
 
 
-class _Silent:
-    def targets_resolved(self, addresses: int) -> None:
-        pass
-
-    def address_finished(self, observation: AddressObservation) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def progress_observer(*, enabled: bool) -> Iterator[Observer]:
     if not enabled:
-        yield _Silent()
+        yield SilentObserver()
         return
     progress = Progress(
         TextColumn("{task.description}"),

@@ -81,7 +81,9 @@ class Observer(Protocol):
     def address_finished(self, observation: AddressObservation) -> None: ...
 
 
-class _Silent:
+class SilentObserver:
+    """Ignores progress: for library callers and quiet runs."""
+
     def targets_resolved(self, addresses: int) -> None:
         pass
 
@@ -123,7 +125,7 @@ async def check_targets(
     now: datetime | None = None,
 ) -> CheckReport:
     """Check every target; failures of servers and DNS are in the report, never raised."""
-    observer = observer or _Silent()
+    observer = observer or SilentObserver()
     started_at = datetime.now(UTC)
     exchange_online = load_exchange_online_policy()
     trust = load_trust_store(options.ca_file)  # before any traffic: a bad --ca-file fails fast
