@@ -43,11 +43,27 @@ class ChildSpec:
         )
 
 
-def write_spec(path: Path, state_dir: Path, children: tuple[ChildSpec, ...]) -> None:
-    spec = {"state_dir": str(state_dir), "children": [child.as_json() for child in children]}
-    path.write_text(json.dumps(spec, indent=2))
+@dataclass(frozen=True)
+class SupervisorSpec:
+    state_dir: Path
+    # The process that starts the supervisor. Compared with the supervisor's parent, not taken
+    # from it: the starter may die before the supervisor has even looked.
+    starter_pid: int
+    children: tuple[ChildSpec, ...]
 
+    def write(self, path: Path) -> None:
+        raw = {
+            "state_dir": str(self.state_dir),
+            "starter_pid": self.starter_pid,
+            "children": [child.as_json() for child in self.children],
+        }
+        path.write_text(json.dumps(raw, indent=2))
 
-def read_spec(path: Path) -> tuple[Path, tuple[ChildSpec, ...]]:
-    spec = json.loads(path.read_text())
-    return Path(spec["state_dir"]), tuple(ChildSpec.from_json(raw) for raw in spec["children"])
+    @classmethod
+    def read(cls, path: Path) -> SupervisorSpec:
+        raw = json.loads(path.read_text())
+        return cls(
+            state_dir=Path(raw["state_dir"]),
+            starter_pid=int(raw["starter_pid"]),
+            children=tuple(ChildSpec.from_json(child) for child in raw["children"]),
+        )

@@ -12,6 +12,7 @@ pid files) is cleared before the next start.
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,7 @@ import dns.rcode
 
 from . import nsd, postfix
 from .certs import build_certificates
-from .children import ChildSpec, write_spec
+from .children import ChildSpec, SupervisorSpec
 from .layout import LISTENERS, Fleet, FleetPaths, describe_fleet
 from .processes import ProcessId, read_pid_file, terminate, wait_until_gone
 from .registry import (
@@ -41,8 +42,10 @@ from .registry import (
 )
 
 # Fixed, not per user or per checkout: the fleet's addresses are machine-wide, so every test run
-# on this machine must find the same lock and the same record of the running fleet.
-STATE_DIR = Path("/tmp/mailtls-test-fleet")
+# on this machine must find the same lock and the same record of the running fleet. Set
+# MAILTLS_TEST_FLEET_DIR only for a run in a network namespace of its own (``unshare -n``),
+# where the addresses are free again and a fleet must not be joined from outside.
+STATE_DIR = Path(os.environ.get("MAILTLS_TEST_FLEET_DIR", "/tmp/mailtls-test-fleet"))
 REPOSITORY = Path(__file__).resolve().parents[3]
 READY_TIMEOUT = 10.0
 REQUIRED_PROGRAMS = {"postfix": postfix.POSTFIX, "nsd": nsd.NSD}
@@ -253,7 +256,9 @@ def _start(paths: FleetPaths, fleet: Fleet, starter: ProcessId) -> subprocess.Po
     _check_addresses_free(fleet)
     children = _prepare(paths)
     spec_file = paths.run_dir / "supervisor.json"
-    write_spec(spec_file, paths.root, children)
+    SupervisorSpec(state_dir=paths.root, starter_pid=starter.pid, children=children).write(
+        spec_file
+    )
     with open(paths.supervisor_log, "ab") as log:
         supervisor = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.fleet.supervisor", str(spec_file)],

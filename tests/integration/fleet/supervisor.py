@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from .children import ChildSpec, read_spec
+from .children import ChildSpec, SupervisorSpec
 from .layout import FleetPaths
 from .processes import ProcessId, read_pid_file, terminate
 from .registry import SupervisorRecord, live_users, locked
@@ -47,12 +47,14 @@ def _become_subreaper() -> None:
 
 
 class Supervisor:
-    def __init__(self, paths: FleetPaths, children: tuple[ChildSpec, ...]) -> None:
+    def __init__(
+        self, paths: FleetPaths, children: tuple[ChildSpec, ...], starter_pid: int
+    ) -> None:
         self.paths = paths
         self.specs = children
         self.running: dict[int, ChildSpec] = {}  # pid of each server still running
         self.stop_requested = threading.Event()
-        self.parent = os.getppid()
+        self.starter_pid = starter_pid
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stop_requested.set()
@@ -91,7 +93,7 @@ class Supervisor:
         Deciding and stopping happen under one hold of the lock, so nobody can join a fleet
         that is on its way down.
         """
-        if os.getppid() == self.parent:
+        if os.getppid() == self.starter_pid:
             return False
         with locked(self.paths, blocking=False) as have_lock:
             # Someone holding the lock is starting, joining or stopping: decide next time.
@@ -168,8 +170,8 @@ def _children_of(parent: int) -> list[ProcessId]:
 
 
 def main(argv: list[str]) -> int:
-    state_dir, children = read_spec(Path(argv[1]))
-    return Supervisor(FleetPaths(state_dir), children).run()
+    spec = SupervisorSpec.read(Path(argv[1]))
+    return Supervisor(FleetPaths(spec.state_dir), spec.children, spec.starter_pid).run()
 
 
 if __name__ == "__main__":
