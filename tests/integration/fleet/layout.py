@@ -330,16 +330,15 @@ class FleetPaths:
     def postfix_config_dir(self) -> Path:
         return self.run_dir / "postfix" / "etc"
 
-    # The queue and data folders outlive a start: Postfix takes seconds to create a queue's
-    # folders the first time, a fraction of a second to check them afterwards. Mail never stays
-    # in them (every transport discards).
+    # Apart from the configuration folder: postfix-script warns about every queue folder
+    # (owned by the postfix user) it finds below the configuration folder.
     @property
     def postfix_queue_dir(self) -> Path:
-        return self.root / "postfix-var" / "spool"
+        return self.run_dir / "postfix" / "spool"
 
     @property
     def postfix_data_dir(self) -> Path:
-        return self.root / "postfix-var" / "data"
+        return self.run_dir / "postfix" / "data"
 
     @property
     def postfix_log(self) -> Path:

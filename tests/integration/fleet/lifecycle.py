@@ -281,7 +281,6 @@ def _start(paths: FleetPaths, fleet: Fleet, starter: ProcessId) -> subprocess.Po
     except BaseException:
         _stop_supervisor(paths, record, supervisor)
         raise
-    postfix.mark_queue_checked(paths)
     return supervisor
 
 

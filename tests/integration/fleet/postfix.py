@@ -138,10 +138,6 @@ def master_cf(listeners: tuple[Listener, ...], chain_files: Mapping[Posture, Pat
     return "\n".join(lines) + "\n" + _INTERNAL_SERVICES
 
 
-def _queue_checked_marker(paths: FleetPaths) -> Path:
-    return paths.postfix_queue_dir.parent / "queue-checked"
-
-
 def write_config(
     paths: FleetPaths, listeners: tuple[Listener, ...], chain_files: Mapping[Posture, Path]
 ) -> None:
@@ -158,16 +154,6 @@ def write_config(
         # Postfix rereads a main.cf modified in the last second every 300 ms until it "cools
         # down"; an old timestamp saves that second and a half at every start.
         os.utime(path, (cooled, cooled))
-    if _queue_checked_marker(paths).exists():
-        # postfix-script skips its integrity checks (about two seconds of shell, creating
-        # and checking the queue's folders) once when this file exists. The queue passed
-        # them at an earlier start and only the fleet uses it.
-        (paths.postfix_queue_dir / "quick-start").touch()
-
-
-def mark_queue_checked(paths: FleetPaths) -> None:
-    """Record that Postfix has started once on this queue (so its folders are complete)."""
-    _queue_checked_marker(paths).touch()
 
 
 def start_command(paths: FleetPaths) -> list[str]:

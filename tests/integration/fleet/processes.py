@@ -51,6 +51,18 @@ class ProcessId:
         return cls(pid=int(pid), start_ticks=int(ticks))
 
 
+def children_of(parent: int) -> list[ProcessId]:
+    """The processes whose parent is ``parent``, zombies included."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is not None and int(fields[1]) == parent:
+            children.append(ProcessId(pid=int(entry.name), start_ticks=int(fields[19])))
+    return children
+
+
 def wait_until_gone(process: ProcessId, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while process.running():

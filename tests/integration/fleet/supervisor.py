@@ -27,7 +27,7 @@ from types import FrameType
 
 from .children import ChildSpec, SupervisorSpec
 from .layout import FleetPaths
-from .processes import ProcessId, read_pid_file, terminate
+from .processes import ProcessId, children_of, read_pid_file, terminate
 from .registry import SupervisorRecord, live_users, locked
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -134,7 +134,7 @@ class Supervisor:
         deadline = time.monotonic() + _REAP_TIMEOUT
         while True:
             self._reap()
-            remaining = _children_of(os.getpid())
+            remaining = children_of(os.getpid())
             if not remaining:
                 return
             if time.monotonic() > deadline:
@@ -152,21 +152,6 @@ class Supervisor:
         self.watch()
         _log("all servers stopped")
         return 0
-
-
-def _children_of(parent: int) -> list[ProcessId]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text()
-        except OSError:
-            continue
-        after_name = fields[fields.rindex(")") + 2 :].split()
-        if int(after_name[1]) == parent:
-            children.append(ProcessId(pid=int(entry.name), start_ticks=int(after_name[19])))
-    return children
 
 
 def main(argv: list[str]) -> int:
