@@ -1,4 +1,8 @@
-"""The ``mailtls`` command line: parse, build, run, render. No decisions are made here."""
+"""The ``mailtls`` command line: parse, build, run, render. No decisions are made here.
+
+Output and progress libraries (rich, the schema generator) are imported where they are used:
+start-up is most of the time a one-address check takes, and a JSON run needs neither.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,9 @@ from typing import TextIO
 from mailtls import __version__
 from mailtls.errors import MailtlsError, UsageError
 from mailtls.models import CheckReport, Target
-from mailtls.net.dns import parse_nameserver
+from mailtls.net.nameservers import parse_nameserver
 from mailtls.policy.domain import EXIT_SOFTWARE, EXIT_USAGE
-from mailtls.progress import progress_observer
-from mailtls.render.jsonout import render_json
-from mailtls.render.text import render_text
 from mailtls.scanner import CheckOptions, check_targets, default_ehlo_name
-from mailtls.schema import check_report_schema
 from mailtls.targets import parse_target
 
 EPILOG = """\
@@ -190,14 +190,20 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def _render(report: CheckReport, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
+        from mailtls.render.jsonout import render_json
+
         out.write(render_json(report) + "\n")
         return
+    from mailtls.render.text import render_text
+
     color = args.color == "always" or (args.color == "auto" and out.isatty())
     width = shutil.get_terminal_size().columns if out.isatty() else None
     out.write(render_text(report, color=color, width=width))
 
 
 def _run_check(targets: Sequence[Target], options: CheckOptions, args: argparse.Namespace) -> int:
+    from mailtls.progress import progress_observer
+
     with progress_observer(enabled=not args.quiet and sys.stderr.isatty()) as observer:
         report = asyncio.run(check_targets(targets, options, observer))
     _render(report, args, sys.stdout)
@@ -205,7 +211,7 @@ def _run_check(targets: Sequence[Target], options: CheckOptions, args: argparse.
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from mailtls.demo.run import run_demo  # noqa: PLC0415 (the demo loads only when asked for)
+    from mailtls.demo.run import run_demo
 
     report, introduction = asyncio.run(run_demo())
     if not args.json:
@@ -219,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "schema":
+            from mailtls.schema import check_report_schema
+
             sys.stdout.write(json.dumps(check_report_schema(), indent=2) + "\n")
             return 0
         if args.command == "demo":

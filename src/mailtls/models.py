@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# The version of the JSON document the models render to (``mailtls.schema``); bump it when a
+# field changes meaning or disappears, never for additions.
+SCHEMA_VERSION = "1"
+
 
 class TlsVersion(StrEnum):
     """TLS protocol versions as OpenSSL and Python's ``ssl`` name them."""

@@ -5,20 +5,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING
 
 from mailtls.models import AddressObservation
 from mailtls.scanner import Observer, SilentObserver
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class _BarObserver:
@@ -41,6 +34,17 @@ def progress_observer(*, enabled: bool) -> Iterator[Observer]:
     if not enabled:
         yield SilentObserver()
         return
+    # rich loads only for a terminal: piped and cron runs start faster without it.
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

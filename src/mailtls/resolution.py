@@ -10,9 +10,12 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from mailtls.models import DnsOutcome, DnsStatus, MxRecord, Target, TargetKind
-from mailtls.net.dns import DnsClient
+
+if TYPE_CHECKING:  # dnspython loads only when a target needs DNS
+    from mailtls.net.dns import DnsClient
 
 
 class MxKind(StrEnum):

@@ -19,6 +19,7 @@ from typing import Protocol
 from mailtls import __version__
 from mailtls.knowledge.exchange_online import load_exchange_online_policy
 from mailtls.models import (
+    SCHEMA_VERSION,
     AddressObservation,
     AddressReport,
     CertificateReport,
@@ -30,13 +31,12 @@ from mailtls.models import (
     Target,
     TargetKind,
 )
-from mailtls.net.dns import DnsClient, Nameserver
+from mailtls.net.nameservers import Nameserver
 from mailtls.net.smtp_connection import ProbeSettings
 from mailtls.policy.address import assess_address
 from mailtls.policy.domain import assess_domain, exit_code
 from mailtls.probes.runner import PlanSettings, build_contexts, observe_address
 from mailtls.resolution import ResolvedTarget, resolve_target
-from mailtls.schema import SCHEMA_VERSION
 from mailtls.tls.certificates import TrustStore, analyse_chain, load_trust_store
 
 
@@ -130,7 +130,12 @@ async def check_targets(
     exchange_online = load_exchange_online_policy()
     trust = load_trust_store(options.ca_file)  # before any traffic: a bad --ca-file fails fast
     needs_dns = any(t.kind is not TargetKind.ADDRESS for t in targets)
-    dns = DnsClient(options.nameservers, timeout=options.timeout) if needs_dns else None
+    dns = None
+    if needs_dns:
+        # Loading dnspython costs a noticeable part of a one-address check's start-up.
+        from mailtls.net.dns import DnsClient  # noqa: PLC0415
+
+        dns = DnsClient(options.nameservers, timeout=options.timeout)
 
     resolve_started = time.monotonic()
     resolved_targets = await asyncio.gather(

@@ -21,6 +21,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from mailtls.models import (
+    SCHEMA_VERSION,
     AddressReport,
     AddressStatus,
     CertificateInfo,
@@ -56,7 +57,6 @@ from mailtls.render.jsonout import flattened_fields
 JsonSchema = dict[str, Any]
 
 # Bumped on any change a consumer could trip over (a field renamed, removed or retyped).
-SCHEMA_VERSION = "1"
 SCHEMA_ID = f"urn:mailtls:schema:check:v{SCHEMA_VERSION}"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

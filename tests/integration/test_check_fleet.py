@@ -27,7 +27,7 @@ from mailtls.models import (
     TlsVersion,
     VersionSupport,
 )
-from mailtls.net.dns import parse_nameserver
+from mailtls.net.nameservers import parse_nameserver
 from mailtls.policy.domain import EXIT_CRITICAL, EXIT_OK, EXIT_UNTESTABLE
 from mailtls.render.jsonout import render_json
 from mailtls.scanner import CheckOptions, check_targets

@@ -22,9 +22,8 @@ def test_disabled_progress_is_silent() -> None:
 
 def test_progress_bar_counts_finished_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
-    monkeypatch.setattr(
-        progress, "Console", lambda file: Console(file=screen, force_terminal=True, width=80)
-    )
+    terminal = Console(file=screen, force_terminal=True, width=80)
+    monkeypatch.setattr("rich.console.Console", lambda file: terminal)
     with progress.progress_observer(enabled=True) as observer:
         observer.targets_resolved(2)
         observer.address_finished(observation("192.0.2.1"))

@@ -4,7 +4,7 @@ import pytest
 
 from mailtls.errors import UsageError
 from mailtls.models import Target, TargetKind
-from mailtls.net.dns import Nameserver, parse_nameserver
+from mailtls.net.nameservers import Nameserver, parse_nameserver
 from mailtls.targets import parse_target
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailtls.demo.environment import DemoEnvironment
 from mailtls.models import CheckReport
-from mailtls.net.dns import parse_nameserver
+from mailtls.net.nameservers import parse_nameserver
 from mailtls.scanner import CheckOptions, check_targets
 from mailtls.targets import parse_target
 
