@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from mailtls.errors import KnowledgeError
@@ -110,7 +110,9 @@ def parse_policy(raw: dict[str, Any]) -> ExchangeOnlinePolicy:
 
 @cache
 def load_exchange_online_policy() -> ExchangeOnlinePolicy:
-    text = resources.files("mailtls.knowledge").joinpath("data", DATA_FILE).read_text("utf-8")
+    # A plain path, not importlib.resources: the package is never run from a zip, and the
+    # resources machinery (zipfile and friends) costs start-up time on every check.
+    text = (Path(__file__).parent / "data" / DATA_FILE).read_text("utf-8")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:

@@ -1,8 +1,5 @@
-"""Pure renderers: report values in, strings out. Printing and files belong to the caller."""
+"""Pure renderers: report values in, strings out. Printing and files belong to the caller.
 
-from __future__ import annotations
-
-from mailtls.render.jsonout import JsonValue, render_json, to_jsonable
-from mailtls.render.text import render_text
-
-__all__ = ["JsonValue", "render_json", "render_text", "to_jsonable"]
+Import the renderer you need from its module (``render.jsonout``, ``render.text``): the text
+renderer loads rich, which a JSON run should not pay for at start-up.
+"""

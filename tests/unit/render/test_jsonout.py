@@ -18,7 +18,7 @@ from mailtls.models import (
     TlsVersion,
     VersionSupport,
 )
-from mailtls.render import render_json, to_jsonable
+from mailtls.render.jsonout import render_json, to_jsonable
 from mailtls.schema import check_report_schema
 from tests.unit.render import samples
 

@@ -9,7 +9,7 @@ import jsonschema
 
 from mailtls import schema as schema_module
 from mailtls.models import ALL_TLS_VERSIONS, CheckReport
-from mailtls.render import render_json
+from mailtls.render.jsonout import render_json
 from mailtls.schema import (
     SCHEMA_ID,
     SCHEMA_VERSION,

@@ -5,8 +5,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from mailtls.render import render_text
-from mailtls.render.text import clean
+from mailtls.render.text import clean, render_text
 from tests.unit.render import samples
 
 SAMPLES = samples.all_samples()
