@@ -14,7 +14,6 @@ import errno
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import cast
 
 import dns.exception
@@ -28,7 +27,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from mailtls.demo.serving import TcpService
+from mailtls.demo.serving import Service, TcpService
 
 DEFAULT_TTL = 300
 _CLASSIC_UDP_PAYLOAD = 512  # RFC 1035 4.2.1: the limit for a query without EDNS
@@ -181,7 +180,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             self.closed.set_result(None)
 
 
-class DnsServer:
+class DnsServer(Service):
     """Serve a ``StaticZone`` on UDP (and TCP, same port) at (host, port).
 
     ``port=0`` picks a port free for both protocols; ``port`` tells which once started. Use
@@ -241,18 +240,6 @@ class DnsServer:
             await self._tcp.close()
             self._tcp = None
         await self._close_udp()
-
-    async def __aenter__(self) -> DnsServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _start_udp(self, port: int) -> int:
         loop = asyncio.get_running_loop()

@@ -12,6 +12,8 @@ import asyncio
 import functools
 import socket
 from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Self
 
 ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -32,6 +34,28 @@ async def close_writer(
         # A peer that reset the connection, or one that stopped reading while data is still
         # queued for it: either way nothing more will get through, so drop the socket now.
         writer.transport.abort()
+
+
+class Service:
+    """``start()``/``close()`` plus ``async with``, for the demo's servers."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 class TcpService:

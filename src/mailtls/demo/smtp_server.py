@@ -13,10 +13,9 @@ import warnings
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from types import TracebackType
 
 from mailtls.demo.channel import LineChannel, LineTooLong
-from mailtls.demo.serving import TcpService
+from mailtls.demo.serving import Service, TcpService
 from mailtls.models import TlsVersion
 
 _SSL_VERSIONS = {
@@ -168,7 +167,7 @@ class SmtpDialogue:
         return _reply(220, "2.0.0 Ready to start TLS", action=Action.START_TLS)
 
 
-class SmtpServer:
+class SmtpServer(Service):
     """Serve one posture on (host, port); use ``async with`` or ``start()``/``close()``.
 
     ``port=0`` binds an ephemeral port; read the bound one from ``port`` once started.
@@ -204,18 +203,6 @@ class SmtpServer:
 
     async def close(self) -> None:
         await self._service.close()
-
-    async def __aenter__(self) -> SmtpServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         channel = LineChannel(reader, writer, line_limit=COMMAND_LINE_LIMIT)
