@@ -411,3 +411,47 @@ class CheckReport:
     domains: tuple[DomainReport, ...]
     exit_code: int
     options: dict[str, str] = field(default_factory=dict)
+
+
+# --- Observed sessions (logs now, the receiver later) ------------------------------------------
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"  # a peer delivered to us (our smtpd / receive connector)
+    OUTBOUND = "outbound"  # we delivered to a peer (our smtp client / send connector)
+
+
+class PeerRole(StrEnum):
+    """Who the peer is: another mail server, or a user's client submitting with SMTP AUTH."""
+
+    MTA = "mta"
+    SUBMISSION = "submission"
+
+
+class LogFormat(StrEnum):
+    POSTFIX = "postfix"
+    EXIM = "exim"
+    SENDMAIL = "sendmail"
+    OPENSMTPD = "opensmtpd"
+    EXCHANGE = "exchange"
+
+
+@dataclass(frozen=True)
+class SessionObservation:
+    """One SMTP session as a log (or the receiver) saw it: who, which way, with what TLS.
+
+    ``tls_version`` is None for a plaintext session. ``version_ambiguous`` marks logs that cannot
+    tell TLS versions apart (old Sendmail's generic ``TLSv1/SSLv3``): such a session used TLS, but
+    which version is unknown, and it must not be counted as TLS 1.0.
+    """
+
+    source: LogFormat
+    direction: Direction
+    timestamp: datetime | None
+    peer_ip: str | None
+    peer_host: str | None  # as logged: a reverse name, a relay name, or None ("unknown")
+    tls_version: TlsVersion | None
+    cipher: str | None = None
+    role: PeerRole = PeerRole.MTA
+    version_ambiguous: bool = False
+    origin: str | None = None  # "file:line" of the line that completed the observation

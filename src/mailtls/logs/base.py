@@ -1,0 +1,50 @@
+"""What every log parser is: a pure, line-at-a-time machine from log lines to sessions.
+
+Parsers may keep state (a Postfix smtpd process logs connect, TLS and disconnect on separate
+lines), but only per open session, so memory follows the number of concurrent sessions, never
+the size of the log. A parser never raises for what a line contains: a line it cannot read is
+reported as UNPARSED and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mailtls.models import LogFormat, SessionObservation
+
+
+class LineKind(StrEnum):
+    USED = "used"  # the line carried session or TLS facts
+    IGNORED = "ignored"  # a well-formed line with nothing for us (another program, a queue event)
+    UNPARSED = "unparsed"  # fits no shape we know: garbage, truncated, another format
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    kind: LineKind
+    observations: tuple[SessionObservation, ...] = ()
+
+
+USED = FeedResult(LineKind.USED)
+IGNORED = FeedResult(LineKind.IGNORED)
+UNPARSED = FeedResult(LineKind.UNPARSED)
+
+
+class LogParser(ABC):
+    """One log format. ``origin`` names the line ("mail.log:1234") for examples and reports."""
+
+    format: LogFormat
+
+    @abstractmethod
+    def feed(self, line: str, origin: str) -> FeedResult:
+        """Read one line (without its line ending); return what it completed."""
+
+    def finish(self) -> tuple[SessionObservation, ...]:
+        """Sessions still open at the end of input (e.g. connect seen, disconnect not yet)."""
+        return ()
+
+    def warnings(self) -> tuple[str, ...]:
+        """What the log cannot show, and the setting that would make it show it."""
+        return ()

@@ -1,0 +1,40 @@
+"""The syslog frame around Postfix, Sendmail and OpenSMTPD lines: time, host, program[pid]: text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailtls.logs.timestamps import YearGuesser, split_timestamp
+
+# "mx1 postfix/smtpd[1234]: text", "mx1 sm-mta[99]: text", "mx1 smtpd[7]: text"; the pid is
+# optional ("mx1 postfix/postlogd: ..."). Program names may carry "/" and "-" (syslog_name).
+_FRAME = re.compile(r"^(?P<host>\S+) (?P<program>[\w./-]+?)(?:\[(?P<pid>\d+)\])?: (?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class SyslogLine:
+    timestamp: datetime
+    host: str
+    program: str
+    pid: int | None
+    text: str
+
+
+def parse_syslog(line: str, years: YearGuesser) -> SyslogLine | None:
+    """The frame of a syslog line, or None when the line has none (garbage, another format)."""
+    stamped = split_timestamp(line, years)
+    if stamped.timestamp is None:
+        return None
+    frame = _FRAME.match(stamped.rest)
+    if frame is None:
+        return None
+    pid = frame.group("pid")
+    return SyslogLine(
+        timestamp=stamped.timestamp,
+        host=frame.group("host"),
+        program=frame.group("program"),
+        pid=int(pid) if pid else None,
+        text=frame.group("text"),
+    )

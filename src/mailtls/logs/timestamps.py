@@ -1,0 +1,90 @@
+"""Time stamps at the start of log lines: RFC 3164 syslog (no year), ISO 8601 / RFC 5424, Exim.
+
+RFC 3164 lines ("Nov 28 07:43:50 host prog[pid]: ...") carry no year. A :class:`YearGuesser`
+supplies one: the year given by the user, or the current year, and it steps forward when the
+month goes backwards (a log that runs from December into January), so a year-long rotated set
+reads in order. Times without a zone are taken as UTC and reported as such.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+        start=1,
+    )
+}
+
+# "Nov 28 07:43:50" or "Nov  3 07:43:50", optionally with fractions ("Nov 28 07:43:50.123").
+_SYSLOG = re.compile(
+    r"^(?P<month>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) "
+    r"(?P<hour>\d\d):(?P<minute>\d\d):(?P<second>\d\d)(?:\.\d+)? "
+)
+# "2025-01-01T12:00:00.123456+01:00 ", "2025-01-01T12:00:00Z ", "2025-01-01 12:00:00 " (Exim),
+# and RFC 5424 "<34>1 2025-01-01T12:00:00Z ".
+_ISO = re.compile(
+    r"^(?:<\d{1,3}>\d{1,2} )?"
+    r"(?P<stamp>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)[ ,]"
+)
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A line split into its time (None if it has none we know) and the rest."""
+
+    timestamp: datetime | None
+    rest: str
+
+
+class YearGuesser:
+    """Years for RFC 3164 stamps, stepping forward when the month goes backwards."""
+
+    def __init__(self, year: int | None = None) -> None:
+        self._year = year if year is not None else datetime.now(UTC).year
+        self._last_month: int | None = None
+
+    def year_for(self, month: int) -> int:
+        if self._last_month is not None and month < self._last_month - 6:
+            self._year += 1  # December -> January: a new year, not a clock going back
+        self._last_month = month
+        return self._year
+
+
+def parse_iso(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def split_timestamp(line: str, years: YearGuesser) -> Stamped:
+    """Take the time stamp off the front of ``line``, if there is one."""
+    iso = _ISO.match(line)
+    if iso:
+        moment = parse_iso(iso.group("stamp"))
+        if moment is not None:
+            return Stamped(moment, line[iso.end() :])
+    syslog = _SYSLOG.match(line)
+    if syslog:
+        month = _MONTHS.get(syslog.group("month"))
+        if month is not None:
+            try:
+                moment = datetime(
+                    years.year_for(month),
+                    month,
+                    int(syslog.group("day")),
+                    int(syslog.group("hour")),
+                    int(syslog.group("minute")),
+                    int(syslog.group("second")),
+                    tzinfo=UTC,
+                )
+            except ValueError:  # "Feb 30", "25:61:00": not a time, so not a stamp
+                return Stamped(None, line)
+            return Stamped(moment, line[syslog.end() :])
+    return Stamped(None, line)
