@@ -70,10 +70,14 @@ def render_json(report: CheckReport, *, indent: int | None = 2) -> str:
     Non-ASCII text is written as ``\\u`` escapes, so server-supplied strings cannot carry
     terminal control sequences into a file someone later prints.
     """
-    document = to_jsonable(_with_every_tls_version(report))
+    return dump_json(_with_every_tls_version(report), indent=indent)
+
+
+def dump_json(value: object, *, indent: int | None = 2) -> str:
+    """Any model value as JSON text, with the same safety rules as ``render_json``."""
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(
-        document, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False
+        to_jsonable(value), indent=indent, separators=separators, ensure_ascii=True, allow_nan=False
     )
 
 

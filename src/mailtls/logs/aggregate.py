@@ -1,0 +1,135 @@
+"""Sessions -> one row per peer, streaming: memory follows the number of peers, not of lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailtls.logs.report import (
+    BELOW_TLS12,
+    ImpactEntry,
+    PeerSummary,
+    SessionKind,
+    Tls12Impact,
+    session_kind,
+)
+from mailtls.models import Direction, PeerRole, SessionObservation
+
+# Weakest first, to pick a peer's weakest session and its example cipher.
+_WEAKNESS = (
+    SessionKind.PLAINTEXT,
+    SessionKind.TLS1_0,
+    SessionKind.TLS1_1,
+    SessionKind.TLS_UNKNOWN,
+    SessionKind.TLS1_2,
+    SessionKind.TLS1_3,
+)
+
+PeerKey = tuple[Direction, PeerRole, str | None, str | None]
+
+
+@dataclass
+class _Tally:
+    """A peer's running counts (mutable: one per peer, updated per session)."""
+
+    host: str | None
+    counts: dict[SessionKind, int] = field(default_factory=lambda: dict.fromkeys(SessionKind, 0))
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    cipher_by_kind: dict[SessionKind, str] = field(default_factory=dict)
+
+    def add(self, observation: SessionObservation, kind: SessionKind) -> None:
+        self.counts[kind] += 1
+        if observation.peer_host:
+            self.host = observation.peer_host
+        moment = observation.timestamp
+        if moment is not None:
+            if self.first_seen is None or moment < self.first_seen:
+                self.first_seen = moment
+            if self.last_seen is None or moment > self.last_seen:
+                self.last_seen = moment
+        if observation.cipher:
+            self.cipher_by_kind[kind] = observation.cipher
+
+
+class PeerAggregator:
+    """Add sessions one by one; ``peers()`` gives the table, weakest peers first."""
+
+    def __init__(self) -> None:
+        self._tallies: dict[PeerKey, _Tally] = {}
+        self.totals: dict[SessionKind, int] = dict.fromkeys(SessionKind, 0)
+
+    def add(self, observation: SessionObservation) -> None:
+        kind = session_kind(observation)
+        self.totals[kind] += 1
+        # A peer is its address; without one (some logs name only a host), its host name.
+        ip = observation.peer_ip
+        key: PeerKey = (
+            observation.direction,
+            observation.role,
+            ip,
+            None if ip else observation.peer_host,
+        )
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally(host=observation.peer_host)
+        tally.add(observation, kind)
+
+    def peers(self) -> tuple[PeerSummary, ...]:
+        summaries = [self._summary(key, tally) for key, tally in self._tallies.items()]
+        summaries.sort(
+            key=lambda p: (
+                p.direction,
+                _WEAKNESS.index(p.weakest),
+                -p.total,
+                p.peer_ip or "",
+                p.peer_host or "",
+            )
+        )
+        return tuple(summaries)
+
+    @staticmethod
+    def _summary(key: PeerKey, tally: _Tally) -> PeerSummary:
+        direction, role, ip, _ = key
+        weakest = next(kind for kind in _WEAKNESS if tally.counts[kind])
+        example = next(
+            (tally.cipher_by_kind[k] for k in _WEAKNESS if k in tally.cipher_by_kind), None
+        )
+        return PeerSummary(
+            direction=direction,
+            role=role,
+            peer_ip=ip,
+            peer_host=tally.host,
+            sessions=dict(tally.counts),
+            total=sum(tally.counts.values()),
+            first_seen=tally.first_seen,
+            last_seen=tally.last_seen,
+            example_cipher=example,
+            weakest=weakest,
+        )
+
+
+def _entries(
+    peers: tuple[PeerSummary, ...], direction: Direction, kinds: frozenset[SessionKind]
+) -> tuple[ImpactEntry, ...]:
+    entries = []
+    for peer in peers:
+        if peer.direction is not direction:
+            continue
+        affected = sum(peer.sessions[kind] for kind in kinds)
+        if affected:
+            entries.append(ImpactEntry(peer, affected, round(affected / peer.total, 4)))
+    entries.sort(key=lambda e: (-e.affected_sessions, e.peer.peer_ip or ""))
+    return tuple(entries)
+
+
+def tls12_impact(peers: tuple[PeerSummary, ...]) -> Tls12Impact:
+    plaintext = frozenset({SessionKind.PLAINTEXT})
+    return Tls12Impact(
+        inbound_legacy=_entries(peers, Direction.INBOUND, BELOW_TLS12),
+        outbound_legacy=_entries(peers, Direction.OUTBOUND, BELOW_TLS12),
+        inbound_plaintext=_entries(peers, Direction.INBOUND, plaintext),
+        outbound_plaintext=_entries(peers, Direction.OUTBOUND, plaintext),
+        legacy_sessions=sum(p.sessions[k] for p in peers for k in BELOW_TLS12),
+        total_sessions=sum(p.total for p in peers),
+    )
