@@ -20,6 +20,14 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any
 
+from mailtls.logs.report import (
+    ImpactEntry,
+    LogsReport,
+    PeerSummary,
+    SessionKind,
+    SourceSummary,
+    Tls12Impact,
+)
 from mailtls.models import (
     SCHEMA_VERSION,
     AddressReport,
@@ -27,6 +35,7 @@ from mailtls.models import (
     CertificateInfo,
     CertificateReport,
     CheckReport,
+    Direction,
     DnsOutcome,
     DnsStatus,
     DomainReport,
@@ -36,7 +45,9 @@ from mailtls.models import (
     ExoVerdict,
     Finding,
     FindingCode,
+    LogFormat,
     MxHostReport,
+    PeerRole,
     ProbeKind,
     ProbeOutcome,
     ProbeResult,
@@ -58,6 +69,7 @@ JsonSchema = dict[str, Any]
 
 # Bumped on any change a consumer could trip over (a field renamed, removed or retyped).
 SCHEMA_ID = f"urn:mailtls:schema:check:v{SCHEMA_VERSION}"
+LOGS_SCHEMA_ID = f"urn:mailtls:schema:logs:v{SCHEMA_VERSION}"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _UTC_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
@@ -73,6 +85,14 @@ timestamps are ISO 8601 in UTC with a `Z` suffix; enum fields carry the values l
 definitions; each address object carries its endpoint flattened as `ip` and `port`; \
 `probes[].chain_der` holds each certificate a server presented on that connection as base64 \
 DER (leaf first), kept as evidence next to the judged `certificate`."""
+
+_LOGS_DOCUMENT_DESCRIPTION = """\
+The result of `mailtls logs`: every input read (format, line counts, problems), one row per \
+peer and direction with its SMTP sessions counted by TLS version or plaintext, the totals, what \
+the logs cannot show, and (with `--impact tls12`) who breaks if TLS 1.2 becomes the minimum.
+
+Conventions as in the check document: every field is always present, timestamps are ISO 8601 \
+in UTC with a `Z` suffix, session counts are keyed by every session kind (zeros included)."""
 
 # Descriptions of classes that have no docstring, or whose docstring speaks of Python.
 _CLASS_DOCS: Mapping[type, str] = {
@@ -100,9 +120,67 @@ _CLASS_DOCS: Mapping[type, str] = {
         "A stable finding code that monitoring and reports can key on. Codes are never "
         "renamed; new ones may be added. Each code has a fixed severity, given below."
     ),
+    LogsReport: "One run of `mailtls logs`: inputs, peers, totals, warnings and the exit code.",
+    SourceSummary: "One input (a file or standard input): its format and what was read from it.",
+    PeerSummary: "Every session with one peer, in one direction and role, by TLS version.",
+    ImpactEntry: "A peer affected by a TLS 1.2 minimum, with how many of its sessions are.",
+    SessionKind: "How a session was protected: a TLS version, TLS of unknown version, or none.",
+    Direction: "Which way the mail went, seen from the server whose log this is.",
+    PeerRole: "Another mail server, or a user's client submitting with SMTP AUTH.",
+    LogFormat: "The log format an input was read as.",
 }
 
 _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
+    LogsReport: {
+        "schema_version": "Version of this document's schema; changes when fields change.",
+        "tool_version": "Version of mailtls that produced the document.",
+        "generated_at": "When the document was produced.",
+        "sources": "Every input, in the order read (rotated sets oldest first).",
+        "peers": "One row per peer, direction and role; weakest peers first in each direction.",
+        "totals": "All sessions of all inputs, by kind.",
+        "warnings": "What the logs cannot show, and the setting that would make them show it.",
+        "impact": "Who breaks if TLS 1.2 becomes the minimum; null without `--impact tls12`.",
+        "exit_code": "0 all sessions TLS 1.2+, 1 sessions below TLS 1.2 or plaintext, 3 none.",
+    },
+    SourceSummary: {
+        "name": "The input as named (a path, or `-` for standard input).",
+        "format": "The format it was read as; null when not recognised.",
+        "lines": "Lines read.",
+        "used": "Lines that carried session or TLS facts.",
+        "ignored": "Well-formed lines with nothing for this report (other programs, queue events).",
+        "unparsed": "Lines that fit no known shape (garbage, truncated, another format).",
+        "too_long": "Lines cut at the line length limit (counted as unparsed).",
+        "sessions": "Sessions this input completed.",
+        "first_seen": "Time of the earliest session; null without time stamps.",
+        "last_seen": "Time of the latest session; null without time stamps.",
+        "problems": "What went wrong reading it (unreadable, truncated archive...).",
+        "unparsed_examples": "A few unparsed lines as `origin: text`.",
+    },
+    PeerSummary: {
+        "direction": "`inbound`: the peer delivered to us; `outbound`: we delivered to it.",
+        "role": "`mta` or `submission` (an SMTP AUTH client).",
+        "peer_ip": "The peer's address; null when the log names only a host.",
+        "peer_host": "The most recent name logged for the peer; null when unknown.",
+        "sessions": "Sessions by kind, every kind present.",
+        "total": "All sessions with this peer.",
+        "first_seen": "Time of the first session; null without time stamps.",
+        "last_seen": "Time of the last session; null without time stamps.",
+        "example_cipher": "The cipher of the peer's weakest TLS session; null if none logged.",
+        "weakest": "The weakest kind of session seen with this peer.",
+    },
+    ImpactEntry: {
+        "peer": "The peer, as in `peers`.",
+        "affected_sessions": "Its sessions below TLS 1.2 (in the plaintext lists: without TLS).",
+        "share_of_peer": "Affected sessions divided by all its sessions (0 to 1).",
+    },
+    Tls12Impact: {
+        "inbound_legacy": "Peers that delivered to us with TLS 1.0/1.1.",
+        "outbound_legacy": "Destinations we delivered to with TLS 1.0/1.1.",
+        "inbound_plaintext": "Peers that delivered to us without TLS.",
+        "outbound_plaintext": "Destinations we delivered to without TLS.",
+        "legacy_sessions": "All sessions below TLS 1.2.",
+        "total_sessions": "All sessions.",
+    },
     CheckReport: {
         "schema_version": "Version of this document's schema; changes when fields change.",
         "tool_version": "Version of mailtls that produced the document.",
@@ -243,6 +321,14 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
 }
 
 _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
+    SessionKind: {
+        SessionKind.TLS1_3: "TLS 1.3",
+        SessionKind.TLS1_2: "TLS 1.2",
+        SessionKind.TLS1_1: "TLS 1.1: refused by Exchange Online",
+        SessionKind.TLS1_0: "TLS 1.0: refused by Exchange Online",
+        SessionKind.TLS_UNKNOWN: "TLS whose version the log does not show",
+        SessionKind.PLAINTEXT: "no TLS at all",
+    },
     # The policy's own table: each code's severity and title, so the schema cannot disagree.
     FindingCode: {code: f"{info.title} ({info.severity.value})" for code, info in CODES.items()},
     TargetKind: {
@@ -319,15 +405,24 @@ _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
 
 def check_report_schema() -> JsonSchema:
     """The JSON Schema of the ``mailtls check`` document (a new dict on every call)."""
+    return _document_schema(CheckReport, SCHEMA_ID, "check", _DOCUMENT_DESCRIPTION)
+
+
+def logs_report_schema() -> JsonSchema:
+    """The JSON Schema of the ``mailtls logs --json`` document (a new dict on every call)."""
+    return _document_schema(LogsReport, LOGS_SCHEMA_ID, "logs", _LOGS_DOCUMENT_DESCRIPTION)
+
+
+def _document_schema(root_class: type, schema_id: str, command: str, text: str) -> JsonSchema:
     builder = _SchemaBuilder()
-    root = builder.object_schema(CheckReport)
+    root = builder.object_schema(root_class)
     root["properties"]["schema_version"]["const"] = SCHEMA_VERSION
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        "$id": SCHEMA_ID,
-        "title": f"mailtls check report, schema version {SCHEMA_VERSION}",
+        "$id": schema_id,
+        "title": f"mailtls {command} report, schema version {SCHEMA_VERSION}",
         **root,
-        "description": _DOCUMENT_DESCRIPTION,
+        "description": text,
         "$defs": dict(sorted(builder.definitions.items())),
     }
 

@@ -4,13 +4,16 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from mailtls.logs.aggregate import PeerAggregator, tls12_impact
 from mailtls.logs.report import LogsReport, SessionKind, SourceSummary
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 from mailtls.render.logs import render_logs_csv, render_logs_json, render_logs_text
+from mailtls.schema import logs_report_schema
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -94,3 +97,22 @@ def test_report_without_sessions_renders(impact: bool) -> None:
     empty = report(impact=impact)
     assert "0 sessions" in render_logs_text(empty, color=False)
     assert render_logs_csv(empty).count("\n") == 1
+
+
+def test_json_matches_the_generated_schema_and_the_committed_file() -> None:
+    schema = logs_report_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for sample in (SAMPLE, report(impact=False)):
+        jsonschema.validate(json.loads(render_logs_json(sample)), schema)
+    committed = (
+        Path(__file__).resolve().parents[3] / "docs" / "schema" / "logs-v1.json"
+    ).read_text()
+    assert committed == json.dumps(schema, indent=2) + "\n", (
+        "regenerate with: mailtls schema logs > docs/schema/logs-v1.json"
+    )
+    described = {"LogsReport": schema, **schema["$defs"]}
+    assert all(d.get("description") for d in described.values())
+    assert all(
+        f.get("description") for d in described.values() if d.get("type") == "object"
+        for f in d["properties"].values()
+    )  # fmt: skip

@@ -83,7 +83,7 @@ def test_every_definition_and_every_field_is_described() -> None:
 
 
 def test_documented_enums_describe_every_value() -> None:
-    definitions = check_report_schema()["$defs"]
+    definitions = {**check_report_schema()["$defs"], **schema_module.logs_report_schema()["$defs"]}
     for enum_type, meanings in schema_module._ENUM_VALUE_DOCS.items():
         assert set(meanings) == set(enum_type), enum_type.__name__
         description = definitions[enum_type.__name__]["description"]
