@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.fleet import Fleet, FleetError, acquire
+from tests.integration.maillogs import MailLogs, MailLogsError
+from tests.integration.maillogs import obtain as obtain_maillogs
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,3 +33,22 @@ def fleet() -> Iterator[Fleet]:
         yield lease.fleet
     finally:
         lease.release()
+
+
+# --- Logs written by real MTAs (``maillogs/``), for the ``mailtls logs`` tests ---------------
+
+
+@pytest.fixture(scope="session")
+def maillogs(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> MailLogs:
+    """Postfix and Exim logs of known sessions, produced once per run and shared by all workers.
+
+    Needs the fleet (the MTAs relay mail to its listeners). Fails (never skips) when Postfix,
+    swaks or Exim's packages are missing: run ``scripts/setup``.
+    """
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers of one run share the parent of their own temporary folders.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    try:
+        return obtain_maillogs(shared)
+    except MailLogsError as problem:
+        pytest.fail(f"MTA logs unavailable: {problem}", pytrace=False)
