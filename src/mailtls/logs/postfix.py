@@ -1,0 +1,659 @@
+"""Postfix's log (syslog, or ``maillog_file`` from Postfix 3.4 on: the same frame) -> SMTP sessions.
+
+Postfix spreads one SMTP session over several lines of one process, so this parser keeps a little
+state per open session, keyed by (host, program, pid).
+
+Inbound: an ``smtpd`` session runs from ``connect from host[addr]`` to ``disconnect from
+host[addr] <command counts>`` (src/smtpd/smtpd.c). With ``smtpd_tls_loglevel >= 1`` the TLS
+handshake logs one summary line in between (src/tls/tls_misc.c ``tls_log_summary``)::
+
+    Anonymous TLS connection established from unknown[192.0.2.1]: TLSv1.2 with cipher
+    ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)[ key-exchange X25519 server-signature ...]
+
+``Anonymous|Untrusted|Trusted|Verified`` says what was verified; Postfix >= 3.4 appends the key
+exchange and signature details, and a server that accepted SNI logs ``from host[addr] to <sni>``.
+With ``smtpd_client_port_logging = yes`` every ``host[addr]`` carries ``:port``. One observation
+per session, emitted at ``disconnect``:
+
+- a TLS summary line was seen: that version and cipher;
+- no summary, but the command counts say ``starttls=1`` (or the listener runs TLS from the first
+  byte, ``smtps``/``submissions`` in its syslog name): TLS was used, yet Postfix logged no detail
+  (``smtpd_tls_loglevel = 0``, which logs nothing about TLS, see postconf.proto): the session is
+  TLS of unknown version (``version_ambiguous``), counted, and ``warnings()`` says what to set;
+- otherwise plaintext. That includes a failed handshake (``SSL_accept error from host[addr]``,
+  ``starttls=0/1``): nothing in that session was protected, and a peer that cannot finish our
+  handshake is exactly one that falls back or fails when TLS 1.2 is required. A plaintext retry
+  after it is a second session.
+
+``auth=`` with at least one success, or a ``client=..., sasl_method=`` line of the session, makes
+the peer a submission client (``auth=0/1``, a failed attempt, does not). Sessions still open when
+the input ends are emitted by ``finish()``, and a session whose process logs a new ``connect``
+without a ``disconnect`` first (a crash, lost lines) is emitted then. A ``disconnect`` whose
+session began before the log did is counted, not guessed at; a TLS line without its ``connect``
+opens the session. Every session is emitted, with or without a message: a peer that only says
+EHLO and QUIT still shows how it connects. Postfix < 3.0 logs no command counts: without a TLS
+line such a session is plaintext, and ``warnings()`` says so when no session of the log shows TLS.
+
+Outbound: an ``smtp`` or ``lmtp`` process logs ``TLS connection established to host[addr]:port``
+when it starts TLS, and one delivery line per recipient (src/global/log_adhoc.c)::
+
+    QUEUEID: to=<rcpt>, relay=host[addr]:port[, conn_use=N], delay=..., status=sent (...)
+
+One observation per connection, not per recipient: the recipients of one message share one
+connection, and a connection taken from the connection cache (``conn_use=2`` and up, and for TLS a
+``TLS connection reused to`` line, src/smtp/smtp_session.c) was counted at its first use. A
+delivery over a connection without a TLS line is plaintext; ``relay=none`` (no connection) and
+relays that are no network address (LMTP over a UNIX socket) give nothing. A client-side
+handshake failure (``SSL_connect error to host[addr]:port``) is a failed, hence plaintext,
+session; with ``smtp_tls_security_level = may`` Postfix then retries in plaintext (logging
+``QUEUEID: Cannot start TLS: handshake failure``), and the retry is a session of its own. Postfix
+with ``smtp_tls_connection_reuse = yes`` has ``tlsproxy`` make the handshake: tlsproxy logs the
+same summary line as the smtp process, so tlsproxy lines are ignored (the smtp line counts), and a
+failed handshake shows only as ``status=deferred (Cannot start TLS: handshake failure)``.
+
+A session's time is when it began as far as the log shows: the ``connect`` line inbound, the TLS
+line outbound (the first delivery line without one); ``origin`` names the line that completed it
+(the ``disconnect``, the first delivery line, or for a session never completed its last line, or
+the TLS line of a connection whose deliveries are missing). ``peer_host`` is None for
+``unknown`` and for names that only repeat the address (a ``[192.0.2.1]`` next hop). A protocol no
+:class:`TlsVersion` names (``SSLv3``) makes a session of unknown version, and a warning names it.
+
+Lines of other Postfix daemons (qmgr, cleanup, postscreen, tlsproxy, ...) and of other programs
+are IGNORED, as are smtpd/smtp messages that carry nothing for us (warnings, rejects, ``lost
+connection after ...``, which precedes ``disconnect``). UNPARSED is for lines without a syslog
+frame and for lines that start like one of the messages above but cannot have come from Postfix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from functools import lru_cache
+from ipaddress import ip_address
+
+from mailtls.logs.base import IGNORED, UNPARSED, USED, FeedResult, LogParser
+from mailtls.logs.syslog import SyslogLine, parse_syslog
+from mailtls.logs.timestamps import YearGuesser
+from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
+
+# Open sessions (smtpd) and per-process connection state (smtp/lmtp) kept at most; past this the
+# oldest is dropped and counted. Real servers run a few hundred processes at once: hitting the
+# cap means lines were lost (a crash, a log cut in pieces), and memory stays flat either way.
+MAX_OPEN = 100_000
+
+LOGLEVEL_WARNING = (
+    "Postfix logs no TLS details: set smtpd_tls_loglevel = 1 (and smtp_tls_loglevel = 1) "
+    "to see TLS versions"
+)
+
+_TLS_VERSIONS = {version.value: version for version in TlsVersion}
+
+# "name[addr]" with an optional ":port" (the smtp client always, smtpd with
+# smtpd_client_port_logging). The address may be IPv6 ("unknown[2001:db8::1]").
+_NAMADDR = r"(?P<host>[^\s\[\]]+)\[(?P<addr>[^\s\[\]]+)\](?::(?P<port>\d{1,5}))?"
+
+# The start alone, to tell a mangled summary (UNPARSED) from other TLS messages (IGNORED).
+_TLS_PREFIX = re.compile(
+    r"^(?:(?:Anonymous|Untrusted|Trusted|Verified) )?TLS connection (?:established|reused) "
+)
+_TLS_SUMMARY = re.compile(
+    r"^(?:(?:Anonymous|Untrusted|Trusted|Verified) )?TLS connection (?P<usage>established|reused) "
+    rf"(?P<direction>from|to) {_NAMADDR}(?: to \S+)?: "
+    r"(?P<protocol>\S+) with cipher (?P<cipher>\S+) \(\d{1,6}/\d{1,6} bits\)"
+)
+_CONNECT_FROM = re.compile(rf"^connect from {_NAMADDR}$")
+_DISCONNECT_FROM = re.compile(rf"^disconnect from {_NAMADDR}(?P<counts>(?: \S+)*)$")
+_COUNT = re.compile(r"^(?P<name>[a-z_-]+)=(?P<success>\d{1,9})(?:/(?P<total>\d{1,9}))?$")
+_SSL_ACCEPT_ERROR = re.compile(rf"^SSL_accept error from {_NAMADDR}: ")
+_SASL_CLIENT = re.compile(rf"^\w+: client={_NAMADDR}, .*\bsasl_(?:method|username)=")
+_SSL_CONNECT_ERROR = re.compile(rf"^SSL_connect error to {_NAMADDR}: ")
+_CONNECT_TO = re.compile(rf"^connect to {_NAMADDR}: ")
+_CANNOT_START_TLS = re.compile(r"^(?P<queue_id>\w+): Cannot start TLS: ")
+# Delivery lines are read in steps that each look at the text once: the address is logged as-is
+# (it may hold anything but a line break) and the status text is the remote server's, so one
+# backtracking pattern over the whole line could take quadratic time on a hostile line.
+_DELIVERY_START = re.compile(r"^(?P<queue_id>\w+): to=<")
+_DELIVERY_RELAY = re.compile(
+    r", relay=(?P<relay>[^,\s]+), (?:conn_use=(?P<conn_use>\d{1,9}), )?delay="
+)
+_DELIVERY_STATUS = re.compile(r", status=(?P<status>[a-z]+)")
+_RELAY = re.compile(rf"^{_NAMADDR}$")
+
+
+class _Daemon(Enum):
+    SERVER = "smtpd"
+    WRAPPED_SERVER = "smtpd with TLS from the first byte"  # smtps / submissions listeners
+    CLIENT = "smtp or lmtp"
+
+
+# Services that run TLS from the first byte, as master.cf names them in ``syslog_name``
+# ("postfix/smtps/smtpd", "postfix/submissions/smtpd").
+_WRAPPER_SERVICES = frozenset({"smtps", "submissions"})
+_PROGRAM_CACHE_SIZE = 256
+
+
+def _daemon(program: str) -> _Daemon | None:
+    """Which Postfix daemon logged a line: its name is the last part, after the syslog_name."""
+    parts = program.split("/")
+    if len(parts) < 2 or not parts[0].startswith("postfix"):
+        return None
+    name = parts[-1]
+    if name == "smtpd":
+        wrapped = any(part.rsplit("-", 1)[-1] in _WRAPPER_SERVICES for part in parts[:-1])
+        return _Daemon.WRAPPED_SERVER if wrapped else _Daemon.SERVER
+    if name in ("smtp", "lmtp"):
+        return _Daemon.CLIENT
+    return None
+
+
+@dataclass(frozen=True)
+class _Peer:
+    ip: str | None  # canonical text; None when Postfix logged no address ("unknown[unknown]")
+    host: str | None  # None for "unknown" and for names that are only the address again
+
+
+@lru_cache(maxsize=4096)  # a log names the same few thousand peers over and over
+def _canonical_ip(addr: str) -> str | None:
+    try:
+        return str(ip_address(addr))
+    except ValueError:
+        return None
+
+
+def _peer(match: re.Match[str]) -> _Peer:
+    host, addr = match.group("host"), match.group("addr")
+    ip = _canonical_ip(addr)
+    name = None if host in ("unknown", addr, ip) else host
+    return _Peer(ip=ip, host=name)
+
+
+@dataclass(frozen=True)
+class _Tls:
+    """A TLS summary line: the version if mailtls can name it, and the cipher."""
+
+    version: TlsVersion | None
+    cipher: str
+    protocol: str  # as logged: "TLSv1.2", or "SSLv3" which no TlsVersion names
+
+
+def _tls(match: re.Match[str]) -> _Tls:
+    protocol = match.group("protocol")
+    return _Tls(_TLS_VERSIONS.get(protocol), match.group("cipher"), protocol)
+
+
+_Key = tuple[str, str, int | None]  # (host, program, pid) of the process that logged a line
+
+
+@dataclass
+class _Inbound:
+    """One smtpd session between connect and disconnect (mutable, lives while it is open)."""
+
+    started: datetime
+    peer: _Peer
+    wrapped: bool
+    last_origin: str
+    tls: _Tls | None = None
+    handshake_failed: bool = False
+    authenticated: bool = False
+
+
+@dataclass
+class _Connection:
+    """What one smtp/lmtp process is connected to, as far as its lines show."""
+
+    relay: str  # "host[addr]:port" exactly as logged: TLS and delivery lines name it alike
+    peer: _Peer
+    started: datetime
+    origin: str
+    tls: _Tls | None = None
+    failed: bool = False  # its handshake failed; already emitted as such
+    counted: bool = False  # emitted (or, for a cached connection, emitted at its first use)
+    queue_id: str | None = None  # the message whose delivery lines emitted it
+
+
+@dataclass
+class _Client:
+    connection: _Connection | None = None
+    failed_queue_id: str | None = None  # "Cannot start TLS" with no SSL_connect line (tlsproxy)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    queue_id: str
+    relay: str  # "host[addr]:port", or "none" when no connection was made
+    conn_use: int  # 1 for a new connection, N for its N-th use from the connection cache
+    reason: str  # the text in parentheses after status=
+
+
+def _delivery(text: str) -> _Delivery | None:
+    """``QUEUEID: to=<rcpt>, [orig_to=<...>, ]relay=R, [conn_use=N, ]delay=..., status=S (why)``."""
+    start = _DELIVERY_START.match(text)
+    if start is None:
+        return None
+    relay = _DELIVERY_RELAY.search(text, start.end())
+    if relay is None:
+        return None
+    status_at = text.find(", status=", relay.end())
+    status = _DELIVERY_STATUS.match(text, status_at) if status_at >= 0 else None
+    if status is None:
+        return None
+    rest = text[status.end() :]
+    reason = rest[2:-1] if rest.startswith(" (") and rest.endswith(")") else ""
+    conn_use = relay.group("conn_use")
+    return _Delivery(
+        queue_id=start.group("queue_id"),
+        relay=relay.group("relay"),
+        conn_use=int(conn_use) if conn_use is not None else 1,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class PostfixCounts:
+    """What the parser met besides the sessions it emitted; ``warnings()`` is built from these."""
+
+    inbound: int = 0
+    outbound: int = 0
+    tls_without_details: int = 0  # STARTTLS used, but no summary line: smtpd_tls_loglevel = 0
+    failed_handshakes: int = 0  # reported as plaintext sessions
+    unknown_protocols: int = 0  # summary lines naming a protocol TlsVersion has no member for
+    cut_sessions: int = 0  # a disconnect whose session began before the log did
+    dropped_sessions: int = 0  # open past MAX_OPEN: the oldest was forgotten
+    reused_connections: int = 0  # deliveries over cached connections, counted at first use
+    inbound_tls_lines: int = 0
+    outbound_tls_lines: int = 0
+    inbound_without_counts: int = 0  # plaintext by default: Postfix < 3.0 logs no command counts
+    outbound_plaintext: int = 0
+
+
+class PostfixParser(LogParser):
+    format = LogFormat.POSTFIX
+
+    def __init__(self, years: YearGuesser | None = None, *, max_open: int = MAX_OPEN) -> None:
+        self._years = years if years is not None else YearGuesser()
+        self._max_open = max(1, max_open)
+        self._programs: dict[str, _Daemon | None] = {}
+        self._inbound: dict[_Key, _Inbound] = {}
+        self._clients: dict[_Key, _Client] = {}
+        self._tally: Counter[str] = Counter()  # PostfixCounts' fields, while reading
+        self._unknown_protocols: dict[str, None] = {}  # names, in order of appearance
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def feed(self, line: str, origin: str) -> FeedResult:
+        try:
+            frame = parse_syslog(line, self._years)
+        except ValueError:  # a "pid" of thousands of digits: int() refuses it
+            return UNPARSED
+        if frame is None:
+            return UNPARSED
+        daemon = self._daemon_of(frame.program)
+        if daemon is None:
+            return IGNORED
+        if daemon is _Daemon.CLIENT:
+            return self._client_line(frame, origin)
+        return self._server_line(frame, origin, wrapped=daemon is _Daemon.WRAPPED_SERVER)
+
+    def finish(self) -> tuple[SessionObservation, ...]:
+        observations = [self._close_inbound(session, None) for session in self._inbound.values()]
+        for client in self._clients.values():
+            if client.connection is not None:
+                observations.extend(self._unreported(client.connection))
+        self._inbound.clear()
+        self._clients.clear()
+        return tuple(observations)
+
+    def warnings(self) -> tuple[str, ...]:
+        counts = self.counts
+        found: list[str] = []
+        if counts.tls_without_details:
+            found.append(
+                f"{LOGLEVEL_WARNING} ({counts.tls_without_details} inbound session(s) used TLS "
+                "of unknown version)"
+            )
+        if counts.inbound_without_counts and not counts.inbound_tls_lines:
+            found.append(
+                f"{counts.inbound_without_counts} inbound session(s) look plaintext, but their "
+                "disconnect lines carry no command counts (Postfix < 3.0) and no session shows a "
+                "TLS line: if smtpd_tls_loglevel = 0, some of them used TLS; set "
+                "smtpd_tls_loglevel = 1 to see TLS versions"
+            )
+        if counts.outbound_plaintext and not counts.outbound_tls_lines:
+            found.append(
+                f"{counts.outbound_plaintext} outbound session(s) look plaintext and none shows "
+                "TLS: if smtp_tls_loglevel = 0, Postfix logs no TLS for deliveries that used it; "
+                "set smtp_tls_loglevel = 1 to see TLS versions"
+            )
+        if self._unknown_protocols:
+            names = ", ".join(self._unknown_protocols)
+            found.append(
+                f"{counts.unknown_protocols} TLS line(s) name a protocol that is no TLS version "
+                f"mailtls knows ({names}): those sessions count as TLS of unknown version"
+            )
+        if counts.cut_sessions:
+            found.append(
+                f"{counts.cut_sessions} inbound session(s) began before the log did and were "
+                "left out"
+            )
+        if counts.dropped_sessions:
+            found.append(
+                f"{counts.dropped_sessions} session(s) were still open when more than "
+                f"{self._max_open} others were, and were left out (are lines missing?)"
+            )
+        return tuple(found)
+
+    @property
+    def counts(self) -> PostfixCounts:
+        return PostfixCounts(**self._tally)
+
+    # --- smtpd: inbound ---------------------------------------------------------------------
+
+    def _server_line(self, frame: SyslogLine, origin: str, *, wrapped: bool) -> FeedResult:
+        text = frame.text
+        key = (frame.host, frame.program, frame.pid)
+        if text.startswith("connect from"):
+            match = _CONNECT_FROM.match(text)
+            if match is None:
+                return UNPARSED
+            emitted: tuple[SessionObservation, ...] = ()
+            previous = self._inbound.pop(key, None)
+            if previous is not None:  # its disconnect line is missing (a crash, lost lines)
+                emitted = (self._close_inbound(previous, origin),)
+            self._open_inbound(key, _Inbound(frame.timestamp, _peer(match), wrapped, origin))
+            return FeedResult(USED.kind, emitted)
+        if text.startswith("disconnect from"):
+            match = _DISCONNECT_FROM.match(text)
+            if match is None:
+                return UNPARSED
+            session = self._inbound.pop(key, None)
+            if session is None:
+                self._count("cut_sessions")
+                return USED
+            return FeedResult(
+                USED.kind, (self._close_inbound(session, origin, _command_counts(match)),)
+            )
+        if "TLS connection " in text:
+            match = _TLS_SUMMARY.match(text)
+            if match is None:
+                return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
+            if match.group("direction") != "from":
+                return IGNORED
+            self._count("inbound_tls_lines")
+            session = self._session(key, frame, origin, _peer(match), wrapped)
+            session.tls = self._checked_tls(_tls(match))
+            return USED
+        if text.startswith("SSL_accept error"):
+            match = _SSL_ACCEPT_ERROR.match(text)
+            if match is None:
+                return UNPARSED
+            self._session(key, frame, origin, _peer(match), wrapped).handshake_failed = True
+            return USED
+        if ": client=" in text and "sasl_" in text:
+            match = _SASL_CLIENT.match(text)
+            session = self._inbound.get(key)
+            if match is None or session is None:
+                return IGNORED
+            session.authenticated = True
+            session.last_origin = origin
+            return USED
+        return IGNORED
+
+    def _session(
+        self,
+        key: _Key,
+        frame: SyslogLine,
+        origin: str,
+        peer: _Peer,
+        wrapped: bool,
+    ) -> _Inbound:
+        """The open session of this process; a TLS line without one opens it (log cut)."""
+        session = self._inbound.get(key)
+        if session is None:
+            session = _Inbound(frame.timestamp, peer, wrapped, origin)
+            self._open_inbound(key, session)
+        session.last_origin = origin
+        return session
+
+    def _open_inbound(self, key: _Key, session: _Inbound) -> None:
+        if len(self._inbound) >= self._max_open:
+            del self._inbound[next(iter(self._inbound))]
+            self._count("dropped_sessions")
+        self._inbound[key] = session
+
+    def _close_inbound(
+        self,
+        session: _Inbound,
+        origin: str | None,
+        counts: dict[str, tuple[int, int]] | None = None,
+    ) -> SessionObservation:
+        """The observation for a session that ended (``counts`` is None when no line said so)."""
+        self._count("inbound")
+        submission = session.authenticated or (counts is not None and _succeeded(counts, "auth"))
+        tls_version: TlsVersion | None = None
+        cipher: str | None = None
+        ambiguous = False
+        if session.tls is not None:
+            tls_version, cipher = session.tls.version, session.tls.cipher
+            ambiguous = tls_version is None
+        elif session.handshake_failed:
+            self._count("failed_handshakes")
+        elif session.wrapped or (counts is not None and _succeeded(counts, "starttls")):
+            ambiguous = True  # TLS without a summary line: smtpd_tls_loglevel = 0
+            self._count("tls_without_details")
+        elif counts is not None and not counts:  # Postfix < 3.0: a bare "disconnect from"
+            self._count("inbound_without_counts")
+        return SessionObservation(
+            source=LogFormat.POSTFIX,
+            direction=Direction.INBOUND,
+            timestamp=session.started,
+            peer_ip=session.peer.ip,
+            peer_host=session.peer.host,
+            tls_version=tls_version,
+            cipher=cipher,
+            role=PeerRole.SUBMISSION if submission else PeerRole.MTA,
+            version_ambiguous=ambiguous,
+            origin=origin if origin is not None else session.last_origin,
+        )
+
+    # --- smtp / lmtp: outbound --------------------------------------------------------------
+
+    def _client_line(self, frame: SyslogLine, origin: str) -> FeedResult:
+        text = frame.text
+        key = (frame.host, frame.program, frame.pid)
+        if ": to=<" in text:
+            delivery = _delivery(text)
+            if delivery is None:
+                return IGNORED
+            return self._delivery(key, frame, origin, delivery)
+        if "TLS connection " in text:
+            match = _TLS_SUMMARY.match(text)
+            if match is None:
+                return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
+            if match.group("direction") != "to":
+                return IGNORED
+            self._count("outbound_tls_lines")
+            client = self._client(key)
+            emitted = self._end_connection(client)
+            connection = _Connection(
+                relay=_relay_text(match),
+                peer=_peer(match),
+                started=frame.timestamp,
+                origin=origin,
+                tls=self._checked_tls(_tls(match)),
+            )
+            if match.group("usage") == "reused":
+                connection.counted = True  # a cached connection: counted by its first use
+            client.connection = connection
+            return FeedResult(USED.kind, emitted)
+        if text.startswith("SSL_connect error"):
+            match = _SSL_CONNECT_ERROR.match(text)
+            if match is None:
+                return UNPARSED
+            client = self._client(key)
+            emitted = self._end_connection(client)
+            failed = _Connection(
+                relay=_relay_text(match),
+                peer=_peer(match),
+                started=frame.timestamp,
+                origin=origin,
+                failed=True,
+                counted=True,
+            )
+            client.connection = failed
+            return FeedResult(USED.kind, (*emitted, self._outbound(failed, origin)))
+        if text.startswith("connect to "):
+            if _CONNECT_TO.match(text) is None:
+                return IGNORED  # no "host[addr]": not the connection failure we know
+            emitted = self._end_connection(self._client(key))
+            return FeedResult(USED.kind, emitted)
+        cannot = _CANNOT_START_TLS.match(text)
+        if cannot is not None:
+            client = self._client(key)
+            current = client.connection
+            if current is None or not current.failed:
+                # tlsproxy made the handshake and logged its failure itself: the retry's
+                # delivery line will name the server.
+                client.failed_queue_id = cannot.group("queue_id")
+            return USED
+        return IGNORED
+
+    def _delivery(
+        self, key: _Key, frame: SyslogLine, origin: str, delivery: _Delivery
+    ) -> FeedResult:
+        relay_match = _RELAY.match(delivery.relay)
+        if relay_match is None:
+            return IGNORED  # relay=none: no connection was made
+        peer = _peer(relay_match)
+        if peer.ip is None:
+            return IGNORED  # a UNIX socket ("private/dovecot-lmtp"): no network peer
+        if delivery.conn_use > 1:
+            self._count("reused_connections")
+            return USED  # over a cached connection: counted where it was first used
+        relay, queue_id = delivery.relay, delivery.queue_id
+        handshake_failed = delivery.reason.startswith("Cannot start TLS")
+        client = self._client(key)
+        emitted: list[SessionObservation] = []
+        if client.failed_queue_id == queue_id:
+            # tlsproxy's handshake failed, Postfix retried: the failure is a session too.
+            client.failed_queue_id = None
+            emitted.extend(self._end_connection(client))
+            client.connection = _Connection(
+                relay, peer, frame.timestamp, origin, failed=True, counted=True
+            )
+            emitted.append(self._outbound(client.connection, origin))
+        current = client.connection
+        if current is not None and current.relay == relay:
+            if current.failed and handshake_failed:
+                return FeedResult(USED.kind, tuple(emitted))  # that failure, already emitted
+            if not current.failed and not current.counted:
+                current.counted, current.queue_id = True, queue_id
+                emitted.append(self._outbound(current, origin))
+                return FeedResult(USED.kind, tuple(emitted))
+            if not current.failed and current.queue_id == queue_id:
+                return FeedResult(USED.kind, tuple(emitted))  # another recipient, same session
+        # A connection without a TLS line: plaintext. (A different message without conn_use is
+        # a new connection: a process reuses one only through the connection cache.)
+        emitted.extend(self._end_connection(client))
+        client.connection = _Connection(
+            relay,
+            peer,
+            frame.timestamp,
+            origin,
+            failed=handshake_failed,
+            counted=True,
+            queue_id=queue_id,
+        )
+        emitted.append(self._outbound(client.connection, origin))
+        return FeedResult(USED.kind, tuple(emitted))
+
+    def _client(self, key: _Key) -> _Client:
+        client = self._clients.pop(key, None)
+        if client is None:
+            client = _Client()
+            if len(self._clients) >= self._max_open:
+                dropped = self._clients.pop(next(iter(self._clients))).connection
+                if dropped is not None and not dropped.counted:  # a session never reported
+                    self._count("dropped_sessions")
+        self._clients[key] = client  # most recently used last: the oldest goes first
+        return client
+
+    def _end_connection(self, client: _Client) -> tuple[SessionObservation, ...]:
+        """The process moved on: its last connection is over, reported if it never was."""
+        connection, client.connection = client.connection, None
+        return self._unreported(connection) if connection is not None else ()
+
+    def _unreported(self, connection: _Connection) -> tuple[SessionObservation, ...]:
+        if connection.counted:
+            return ()
+        connection.counted = True
+        # A TLS connection whose deliveries the log does not show: its TLS line is its record.
+        return (self._outbound(connection, connection.origin),)
+
+    def _outbound(self, connection: _Connection, origin: str) -> SessionObservation:
+        self._count("outbound")
+        tls = connection.tls
+        if connection.failed:
+            self._count("failed_handshakes")
+        if tls is None:
+            self._count("outbound_plaintext")
+        return SessionObservation(
+            source=LogFormat.POSTFIX,
+            direction=Direction.OUTBOUND,
+            timestamp=connection.started,
+            peer_ip=connection.peer.ip,
+            peer_host=connection.peer.host,
+            tls_version=tls.version if tls is not None else None,
+            cipher=tls.cipher if tls is not None else None,
+            role=PeerRole.MTA,
+            version_ambiguous=tls is not None and tls.version is None,
+            origin=origin,
+        )
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def _daemon_of(self, program: str) -> _Daemon | None:
+        if program in self._programs:
+            return self._programs[program]
+        daemon = _daemon(program)
+        if len(self._programs) >= _PROGRAM_CACHE_SIZE:
+            self._programs.clear()  # hostile input with endless program names
+        self._programs[program] = daemon
+        return daemon
+
+    def _checked_tls(self, tls: _Tls) -> _Tls:
+        """Note protocols no TlsVersion names ("SSLv3"); a few names are enough to warn."""
+        if tls.version is None:
+            self._count("unknown_protocols")
+            if len(self._unknown_protocols) < 8:
+                self._unknown_protocols[tls.protocol] = None
+        return tls
+
+    def _count(self, name: str) -> None:
+        self._tally[name] += 1
+
+
+def _relay_text(match: re.Match[str]) -> str:
+    """The "host[addr]:port" of a line, spelled as that connection's delivery lines spell it."""
+    port = match.group("port")
+    text = f"{match.group('host')}[{match.group('addr')}]"
+    return f"{text}:{port}" if port is not None else text
+
+
+def _command_counts(match: re.Match[str]) -> dict[str, tuple[int, int]]:
+    """``ehlo=2 starttls=1 auth=0/1 commands=4/5`` -> {name: (succeeded, total)}; {} if none."""
+    counts: dict[str, tuple[int, int]] = {}
+    for word in match.group("counts").split():
+        count = _COUNT.match(word)
+        if count is None:
+            continue  # "notes=bare_lf" and whatever later versions add
+        success = int(count.group("success"))
+        total = count.group("total")
+        counts[count.group("name")] = (success, int(total) if total is not None else success)
+    return counts
+
+
+def _succeeded(counts: dict[str, tuple[int, int]], command: str) -> bool:
+    return counts.get(command, (0, 0))[0] > 0
