@@ -10,7 +10,9 @@ from mailtls.logs.timestamps import YearGuesser, split_timestamp
 
 # "mx1 postfix/smtpd[1234]: text", "mx1 sm-mta[99]: text", "mx1 smtpd[7]: text"; the pid is
 # optional ("mx1 postfix/postlogd: ..."). Program names may carry "/" and "-" (syslog_name).
-_FRAME = re.compile(r"^(?P<host>\S+) (?P<program>[\w./-]+?)(?:\[(?P<pid>\d+)\])?: (?P<text>.*)$")
+_FRAME = re.compile(
+    r"^(?P<host>\S+) (?P<program>[\w./-]+?)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$"
+)
 
 
 @dataclass(frozen=True)

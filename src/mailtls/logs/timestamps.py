@@ -47,6 +47,8 @@ class YearGuesser:
     def __init__(self, year: int | None = None) -> None:
         self._year = year if year is not None else datetime.now(UTC).year
         self._last_month: int | None = None
+        # Busy logs repeat the same second on many lines: remember the last stamp parsed.
+        self.last_stamp: tuple[str, datetime] | None = None
 
     def year_for(self, month: int) -> int:
         if self._last_month is not None and month < self._last_month - 6:
@@ -70,6 +72,9 @@ def split_timestamp(line: str, years: YearGuesser) -> Stamped:
         moment = parse_iso(iso.group("stamp"))
         if moment is not None:
             return Stamped(moment, line[iso.end() :])
+    last = years.last_stamp
+    if last is not None and line.startswith(last[0]):
+        return Stamped(last[1], line[len(last[0]) :])
     syslog = _SYSLOG.match(line)
     if syslog:
         month = _MONTHS.get(syslog.group("month"))
@@ -86,5 +91,6 @@ def split_timestamp(line: str, years: YearGuesser) -> Stamped:
                 )
             except ValueError:  # "Feb 30", "25:61:00": not a time, so not a stamp
                 return Stamped(None, line)
+            years.last_stamp = (syslog.group(0), moment)
             return Stamped(moment, line[syslog.end() :])
     return Stamped(None, line)
