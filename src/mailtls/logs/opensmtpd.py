@@ -38,7 +38,7 @@ from mailtls.logs.syslog import parse_syslog
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
-_PROGRAMS = frozenset({"smtpd", "opensmtpd"})
+PROGRAMS = frozenset({"smtpd", "opensmtpd"})
 _SESSION = re.compile(
     r"^(?P<id>[0-9a-f]{16}) (?P<side>smtp|mta) (?:event=)?(?P<event>[\w-]+)(?P<rest>.*)$"
 )
@@ -112,7 +112,7 @@ class OpenSmtpdParser(LogParser):
             return UNPARSED
         if frame is None:
             return UNPARSED
-        if frame.program not in _PROGRAMS:
+        if frame.program not in PROGRAMS:
             return IGNORED
         session_line = _SESSION.match(frame.text)
         if session_line is not None:

@@ -39,8 +39,9 @@ from mailtls.logs.syslog import parse_syslog
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
-# Sendmail's syslog idents: sendmail, sm-mta (Debian), sm-msp-queue (the submission queue).
-_PROGRAM = re.compile(r"^(?:sendmail|sm-[\w-]+)$")
+# Sendmail's syslog idents: sendmail, sm-mta (Debian; sm-mta-<name> for further daemons),
+# sm-msp-queue (the submission queue). Not sm-notify, which is NFS's.
+PROGRAM = re.compile(r"^(?:sendmail|sm-mta(?:-[\w-]+)?|sm-msp-queue)$")
 _STARTTLS = re.compile(
     r"^STARTTLS=(?P<side>server|client), relay=(?P<relay>.*?), version=(?P<version>[^,]*), "
     r"verify=[^,]*, cipher=(?P<cipher>[^,]*)(?:, |$)"
@@ -103,7 +104,7 @@ class SendmailParser(LogParser):
             return UNPARSED
         if frame is None:
             return UNPARSED
-        if not _PROGRAM.match(frame.program):
+        if not PROGRAM.match(frame.program):
             return IGNORED
         starttls = _STARTTLS.match(frame.text)
         if starttls is not None:

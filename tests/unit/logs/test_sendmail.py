@@ -188,6 +188,7 @@ def test_starttls_session_without_message_is_reported_when_its_pid_comes_back() 
         FRAME + SERVER.format(relay="local", version="TLSv1.3"),
         _from("X-SCANNED"),
         "Mar  1 10:00:00 mx postfix/smtpd[1]: connect from unknown[192.0.2.1]",
+        "Mar  1 10:00:00 mx sm-notify[7]: " + SERVER.format(relay="x [192.0.2.1]", version="TLSv1"),
     ],
 )
 def test_lines_without_sessions(line: str) -> None:
