@@ -18,7 +18,7 @@ from typing import TextIO
 
 from mailtls import __version__
 from mailtls.errors import MailtlsError, UsageError
-from mailtls.models import CheckReport, Target
+from mailtls.models import CheckReport, LogFormat, Target
 from mailtls.net.nameservers import parse_nameserver
 from mailtls.policy.domain import EXIT_SOFTWARE, EXIT_USAGE
 from mailtls.scanner import CheckOptions, check_targets, default_ehlo_name
@@ -37,6 +37,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> typing.NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+LOGS_EPILOG = """\
+exit codes: 0 sessions found, all with TLS 1.2 or newer; 1 sessions below TLS 1.2 or in
+plaintext found; 3 no session found in any input; 64 usage error.
+"""
 
 
 def _positive(text: str) -> float:
@@ -170,7 +176,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(demo)
 
-    commands.add_parser("schema", help="print the JSON Schema of `check --json` output")
+    logs = commands.add_parser(
+        "logs",
+        help="who still uses TLS 1.0/1.1 or plaintext, from Postfix, Exim, Sendmail, OpenSMTPD "
+        "or Exchange logs",
+        description="Read MTA logs (files, globs, folders of rotated logs, - for standard "
+        "input; gzip, bzip2 and xz are read as they are) and list every peer with its sessions "
+        "by TLS version.",
+        epilog=LOGS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    logs.add_argument("inputs", nargs="+", metavar="LOG")
+    logs.add_argument(
+        "--format",
+        dest="log_format",
+        choices=("auto", *(f.value for f in LogFormat)),
+        default="auto",
+        help="the logs' format (default: recognised from each input's first lines)",
+    )
+    logs.add_argument(
+        "--year",
+        type=int,
+        help="year of syslog time stamps, which carry none (default: this year)",
+    )
+    logs.add_argument(
+        "--impact",
+        choices=("tls12",),
+        help="add who breaks (or falls back to plaintext) if TLS 1.2 becomes the minimum",
+    )
+    logs_output = logs.add_argument_group("output")
+    formats = logs_output.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print the JSON report")
+    formats.add_argument("--csv", action="store_true", help="print the peer table as CSV")
+    logs_output.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour in text"
+    )
+    logs_output.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show examples of lines that were not understood",
+    )
+
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of a command's --json output"
+    )
+    schema.add_argument("document", nargs="?", choices=("check", "logs"), default="check")
     return parser
 
 
@@ -220,17 +271,40 @@ def _run_demo(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _run_logs(args: argparse.Namespace) -> int:
+    from mailtls.logs.analyse import analyse_logs
+    from mailtls.render.logs import render_logs_csv, render_logs_json, render_logs_text
+
+    log_format = None if args.log_format == "auto" else LogFormat(args.log_format)
+    report = analyse_logs(
+        args.inputs, log_format=log_format, year=args.year, impact=args.impact == "tls12"
+    )
+    out = sys.stdout
+    if args.json:
+        out.write(render_logs_json(report) + "\n")
+    elif args.csv:
+        out.write(render_logs_csv(report))
+    else:
+        color = args.color == "always" or (args.color == "auto" and out.isatty())
+        width = shutil.get_terminal_size().columns if out.isatty() else None
+        out.write(render_logs_text(report, color=color, width=width, verbose=args.verbose))
+    return report.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "schema":
-            from mailtls.schema import check_report_schema
+            from mailtls.schema import check_report_schema, logs_report_schema
 
-            sys.stdout.write(json.dumps(check_report_schema(), indent=2) + "\n")
+            schema = logs_report_schema() if args.document == "logs" else check_report_schema()
+            sys.stdout.write(json.dumps(schema, indent=2) + "\n")
             return 0
         if args.command == "demo":
             return _run_demo(args)
+        if args.command == "logs":
+            return _run_logs(args)
         targets = [parse_target(text, default_port=args.port) for text in args.targets]
         return _run_check(targets, options_from(args), args)
     except UsageError as error:

@@ -43,7 +43,7 @@ _EXIM_MESSAGE = re.compile(
 )
 # Through syslog with syslog_timestamp = false, Exim's text starts with the message id.
 _EXIM_SYSLOG_TEXT = re.compile(r"^(?:\[\d+\] )?" + _EXIM_MESSAGE_ID)
-_POSTFIX_PROGRAM = re.compile(r"^postfix(?:-[\w.-]+)?/[\w.-]+$")
+_POSTFIX_PROGRAM = re.compile(r"^postfix(?:-[\w.-]+)?(?:/[\w.-]+)+$")
 _OPENSMTPD_TEXT = re.compile(r"^[0-9a-f]{16} (?:smtp|mta) ")
 
 

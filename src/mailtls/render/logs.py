@@ -138,8 +138,10 @@ def _source_line(source: SourceSummary) -> Text:
 
 def _peer_label(peer: PeerSummary) -> str:
     name = clean(peer.peer_host or "", 60)
-    label = f"{peer.peer_ip or '?'}" + (f" ({name})" if name else "")
-    return label + (" [AUTH]" if peer.role is PeerRole.SUBMISSION else "")
+    auth = " [AUTH]" if peer.role is PeerRole.SUBMISSION else ""
+    if peer.peer_ip is None:  # some logs name outbound peers by host only (Sendmail)
+        return (name or "?") + auth
+    return peer.peer_ip + (f" ({name})" if name else "") + auth
 
 
 def _peer_table(direction: Direction, peers: list[PeerSummary]) -> Table:

@@ -167,3 +167,11 @@ def test_parser_for_uses_the_given_years(log_format: LogFormat, line: str) -> No
 @given(st.lists(st.text(max_size=200), max_size=30))
 def test_never_raises(lines: list[str]) -> None:
     assert detect_format(lines) in (None, *LogFormat)
+
+
+def test_postfix_service_names_with_several_parts_are_postfix() -> None:
+    lines = [
+        "Nov 28 08:00:00 mx postfix/submission/smtpd[1]: connect from a[192.0.2.1]",
+        "Nov 28 08:00:01 mx postfix-quiet/smtps/smtpd[2]: connect from b[192.0.2.2]",
+    ]
+    assert detect_format(lines) is LogFormat.POSTFIX

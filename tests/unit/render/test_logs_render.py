@@ -116,3 +116,11 @@ def test_json_matches_the_generated_schema_and_the_committed_file() -> None:
         f.get("description") for d in described.values() if d.get("type") == "object"
         for f in d["properties"].values()
     )  # fmt: skip
+
+
+def test_a_peer_known_only_by_name_is_shown_by_name() -> None:
+    named = report(
+        obs(None, TlsVersion.TLS1_2, peer_host="mx.example.org", direction=Direction.OUTBOUND)
+    )  # type: ignore[arg-type]
+    assert "mx.example.org" in render_logs_text(named, color=False)
+    assert "? (" not in render_logs_text(named, color=False)

@@ -1,0 +1,179 @@
+"""Read the named logs, parse each with the parser of its format, and build the report.
+
+Inputs are read in order (rotated sets oldest first), each detected on its first lines unless a
+format is forced. One parser per format serves every input of that format, so a session that
+spans a log rotation is still one session.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from mailtls import __version__
+from mailtls.logs.aggregate import PeerAggregator, tls12_impact
+from mailtls.logs.base import LineKind, LogParser
+from mailtls.logs.detect import detect_format, parser_for
+from mailtls.logs.inputs import Line, LineReader, Source, expand_sources
+from mailtls.logs.report import BELOW_TLS12, LogsReport, SessionKind, SourceSummary
+from mailtls.logs.timestamps import YearGuesser
+from mailtls.models import SCHEMA_VERSION, LogFormat, SessionObservation
+
+DETECTION_LINES = 200
+UNPARSED_EXAMPLES = 5
+
+EXIT_CLEAN = 0  # sessions found, none below TLS 1.2 and none in plaintext
+EXIT_LEGACY_FOUND = 1  # sessions below TLS 1.2 or in plaintext
+EXIT_NOTHING_FOUND = 3  # no session in any input
+
+
+@dataclass
+class _SourceTally:
+    """Counts for one input while it is read (mutable; frozen into a SourceSummary after)."""
+
+    name: str
+    format: LogFormat | None = None
+    lines: int = 0
+    used: int = 0
+    ignored: int = 0
+    unparsed: int = 0
+    too_long: int = 0
+    sessions: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    examples: list[str] = field(default_factory=list)
+
+    def count(self, kind: LineKind, line: Line) -> None:
+        self.lines += 1
+        if line.too_long:
+            self.too_long += 1
+            kind = LineKind.UNPARSED
+        if kind is LineKind.USED:
+            self.used += 1
+        elif kind is LineKind.IGNORED:
+            self.ignored += 1
+        else:
+            self.unparsed += 1
+            if len(self.examples) < UNPARSED_EXAMPLES:
+                self.examples.append(f"{line.origin}: {line.text[:200]}")
+
+    def saw(self, observation: SessionObservation) -> None:
+        self.sessions += 1
+        moment = observation.timestamp
+        if moment is not None:
+            self.first_seen = moment if self.first_seen is None else min(self.first_seen, moment)
+            self.last_seen = moment if self.last_seen is None else max(self.last_seen, moment)
+
+    def summary(self, problems: tuple[str, ...]) -> SourceSummary:
+        return SourceSummary(
+            name=self.name,
+            format=self.format,
+            lines=self.lines,
+            used=self.used,
+            ignored=self.ignored,
+            unparsed=self.unparsed,
+            too_long=self.too_long,
+            sessions=self.sessions,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            problems=problems,
+            unparsed_examples=tuple(self.examples),
+        )
+
+
+class _Run:
+    def __init__(self, log_format: LogFormat | None, year: int | None) -> None:
+        self.forced_format = log_format
+        self.years = YearGuesser(year)
+        self.parsers: dict[LogFormat, LogParser] = {}
+        self.peers = PeerAggregator()
+        self.last_tally: dict[LogFormat, _SourceTally] = {}
+
+    def parser(self, log_format: LogFormat) -> LogParser:
+        if log_format not in self.parsers:
+            self.parsers[log_format] = parser_for(log_format, self.years)
+        return self.parsers[log_format]
+
+    def read(self, source: Source) -> SourceSummary:
+        reader = LineReader(source)
+        lines = iter(reader)
+        head = list(itertools.islice(lines, DETECTION_LINES))
+        tally = _SourceTally(source.name)
+        tally.format = self.forced_format or detect_format([line.text for line in head])
+        all_lines: Iterator[Line] = itertools.chain(head, lines)
+        if tally.format is None:
+            for line in all_lines:
+                tally.count(LineKind.UNPARSED, line)
+        else:
+            parser = self.parser(tally.format)
+            self.last_tally[tally.format] = tally
+            for line in all_lines:
+                result = parser.feed(line.text, line.origin)
+                tally.count(result.kind, line)
+                for observation in result.observations:
+                    self.record(observation, tally)
+        problems = tuple(str(problem) for problem in reader.problems)
+        if tally.format is None and tally.lines:
+            problems += ("not a log format mailtls knows (use --format to force one)",)
+        return tally.summary(problems)
+
+    def record(self, observation: SessionObservation, tally: _SourceTally) -> None:
+        self.peers.add(observation)
+        tally.saw(observation)
+
+    def finish(self) -> tuple[str, ...]:
+        """Close sessions still open at the end; collect what each parser warns about."""
+        warnings: list[str] = []
+        for log_format, parser in self.parsers.items():
+            for observation in parser.finish():
+                self.record(observation, self.last_tally[log_format])
+            warnings.extend(parser.warnings())
+        return tuple(warnings)
+
+
+def exit_code_for(totals: dict[SessionKind, int]) -> int:
+    if not any(totals.values()):
+        return EXIT_NOTHING_FOUND
+    weak = sum(totals[k] for k in BELOW_TLS12) + totals[SessionKind.PLAINTEXT]
+    return EXIT_LEGACY_FOUND if weak else EXIT_CLEAN
+
+
+def analyse_logs(
+    names: Sequence[str],
+    *,
+    log_format: LogFormat | None = None,
+    year: int | None = None,
+    impact: bool = False,
+) -> LogsReport:
+    """Parse every named input; failures of inputs are in the report, never raised."""
+    sources, problems = expand_sources(names)
+    run = _Run(log_format, year)
+    summaries = [run.read(source) for source in sources]
+    # Sessions closed by finish() belong to the last input of their format; recount them there.
+    warnings = run.finish()
+    summaries = [
+        run.last_tally[s.format].summary(s.problems)
+        if s.format is not None and run.last_tally.get(s.format) is not None
+        and run.last_tally[s.format].name == s.name
+        else s
+        for s in summaries
+    ]  # fmt: skip
+    summaries += [
+        SourceSummary(str(p.source), None, 0, 0, 0, 0, 0, 0, None, None, (p.message,), ())
+        for p in problems
+    ]
+    peers = run.peers.peers()
+    totals = dict(run.peers.totals)
+    return LogsReport(
+        schema_version=SCHEMA_VERSION,
+        tool_version=__version__,
+        generated_at=datetime.now(UTC),
+        sources=tuple(summaries),
+        peers=peers,
+        totals=totals,
+        warnings=warnings,
+        impact=tls12_impact(peers) if impact else None,
+        exit_code=exit_code_for(totals),
+    )
