@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from mailtls.cli import build_parser
+from mailtls.logs.analyse import analyse_logs
 from mailtls.models import AddressStatus, FindingCode
 from mailtls.policy import domain
 from mailtls.policy.codes import CODES
+from mailtls.render.logs import render_logs_text
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -45,3 +47,24 @@ def test_every_check_option_is_documented() -> None:
             if flag in ("-h", "--help"):
                 continue
             assert f"`{flag}" in README, flag
+
+
+def test_the_logs_example_in_the_readme_is_what_the_command_prints() -> None:
+    root = Path(__file__).resolve().parents[2]
+    block = README.split(
+        "$ mailtls logs --year 2026 --impact tls12 docs/examples/postfix-mail.log\n", 1
+    )[1]
+    shown = block.split("```", 1)[0].rstrip("\n")
+    report = analyse_logs([str(root / "docs/examples/postfix-mail.log")], year=2026, impact=True)
+    printed = render_logs_text(report, color=False).replace(str(root) + "/", "")
+    assert shown == "\n".join(line.rstrip() for line in printed.rstrip("\n").splitlines())
+
+
+def test_every_logs_option_is_documented() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    logs = subparsers.choices["logs"]  # type: ignore[attr-defined]
+    for action in logs._actions:
+        for flag in action.option_strings:
+            if flag not in ("-h", "--help"):
+                assert flag in README, flag

@@ -104,21 +104,21 @@ def render_logs_text(
         markup=False,
     )
     for source in report.sources:
-        console.print(_source_line(source))
+        console.print(_source_line(source), soft_wrap=True)
         for problem in source.problems:
             console.print(Text(f"  problem: {clean(problem)}", style="yellow"))
         for example in source.unparsed_examples if verbose else ():
             console.print(Text(f"  unparsed: {clean(example)}", style="dim"))
     for warning in report.warnings:
-        console.print(Text(f"warning: {clean(warning, 400)}", style="yellow"))
+        console.print(Text(f"warning: {clean(warning, 400)}", style="yellow"), soft_wrap=True)
     console.print()
     for direction in Direction:
         peers = [p for p in report.peers if p.direction is direction]
         if peers:
             console.print(_peer_table(direction, peers))
     if report.impact is not None:
-        console.print(_impact_text(report.impact))
-    console.print(_totals_line(report))
+        console.print(_impact_text(report.impact), soft_wrap=True)
+    console.print(_totals_line(report), soft_wrap=True)
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
