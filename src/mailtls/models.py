@@ -455,3 +455,6 @@ class SessionObservation:
     role: PeerRole = PeerRole.MTA
     version_ambiguous: bool = False
     origin: str | None = None  # "file:line" of the line that completed the observation
+    # The mail domain the session was for, where the log names it: for outbound sessions the
+    # recipient's domain (a relay host often serves many domains; the domain is who to call).
+    peer_domain: str | None = None

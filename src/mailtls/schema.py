@@ -167,6 +167,8 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "last_seen": "Time of the last session; null without time stamps.",
         "example_cipher": "The cipher of the peer's weakest TLS session; null if none logged.",
         "weakest": "The weakest kind of session seen with this peer.",
+        "domains": "Mail domains its sessions were for, where the log names them (outbound: "
+        "recipient domains); at most 10, sorted.",
     },
     ImpactEntry: {
         "peer": "The peer, as in `peers`.",

@@ -21,6 +21,7 @@ from mailtls.logs.report import LogsReport, SessionKind
 from mailtls.models import Direction, LogFormat, PeerRole, TlsVersion
 from mailtls.schema import logs_report_schema
 from tests.integration.maillogs import ExpectedPeer, MailLogs
+from tests.integration.maillogs.plan import ROUTES
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +164,18 @@ def test_tls_logging_off_is_warned_about(maillogs: MailLogs, tmp_path: Path) -> 
         if p.direction is Direction.INBOUND
     )
     assert inbound_tls > 0  # TLS sessions of unknown version, not miscounted as plaintext
+
+
+@pytest.mark.parametrize("log_format", [LogFormat.POSTFIX, LogFormat.EXIM])
+def test_outbound_peers_carry_the_recipient_domains_routed_to_them(
+    maillogs: MailLogs, log_format: LogFormat
+) -> None:
+    report = analyse_logs([str(maillogs.logs[log_format])])
+    routed: dict[str, set[str]] = {}
+    for route in ROUTES[log_format]:
+        routed.setdefault(route.listener.ip, set()).add(route.domain)
+    outbound = [p for p in report.peers if p.direction is Direction.OUTBOUND]
+    assert outbound
+    for peer in outbound:
+        assert peer.domains, peer
+        assert set(peer.domains) <= routed[peer.peer_ip or ""], peer

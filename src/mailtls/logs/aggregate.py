@@ -27,6 +27,9 @@ _WEAKNESS = (
 
 PeerKey = tuple[Direction, PeerRole, str | None, str | None]
 
+# Domains kept per peer: enough to say whose mail it is, bounded however many a relay serves.
+MAX_DOMAINS_PER_PEER = 10
+
 
 @dataclass
 class _Tally:
@@ -37,6 +40,7 @@ class _Tally:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     cipher_by_kind: dict[SessionKind, str] = field(default_factory=dict)
+    domains: set[str] = field(default_factory=set)
 
     def add(self, observation: SessionObservation, kind: SessionKind) -> None:
         self.counts[kind] += 1
@@ -50,6 +54,9 @@ class _Tally:
                 self.last_seen = moment
         if observation.cipher:
             self.cipher_by_kind[kind] = observation.cipher
+        domain = observation.peer_domain
+        if domain and len(self.domains) < MAX_DOMAINS_PER_PEER:
+            self.domains.add(domain)
 
 
 class PeerAggregator:
@@ -106,6 +113,7 @@ class PeerAggregator:
             last_seen=tally.last_seen,
             example_cipher=example,
             weakest=weakest,
+            domains=tuple(sorted(tally.domains)),
         )
 
 

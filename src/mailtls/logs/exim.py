@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from ipaddress import ip_address
 
 from mailtls.logs.base import IGNORED, UNPARSED, FeedResult, LineKind, LogParser
-from mailtls.logs.syslog import parse_syslog
+from mailtls.logs.syslog import address_domain, parse_syslog
 from mailtls.logs.timestamps import YearGuesser, parse_iso
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
@@ -193,6 +193,8 @@ class EximParser(LogParser):
             peer_host=peer[1],
             tls_version=None,
             origin=origin,
+            # "=> user@example.com <orig@...> R=... T=...": the first word is the recipient.
+            peer_domain=address_domain(body.split(" ", 1)[0]),
         )
         return self._protected(plaintext, body, tls_by_protocol=False)
 

@@ -75,7 +75,7 @@ from functools import lru_cache
 from ipaddress import ip_address
 
 from mailtls.logs.base import IGNORED, UNPARSED, USED, FeedResult, LogParser
-from mailtls.logs.syslog import SyslogLine, parse_syslog
+from mailtls.logs.syslog import SyslogLine, address_domain, parse_syslog
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
@@ -212,6 +212,7 @@ class _Connection:
     failed: bool = False  # its handshake failed; already emitted as such
     counted: bool = False  # emitted (or, for a cached connection, emitted at its first use)
     queue_id: str | None = None  # the message whose delivery lines emitted it
+    domain: str | None = None  # the recipient domain of the delivery that emitted it
 
 
 @dataclass
@@ -226,6 +227,7 @@ class _Delivery:
     relay: str  # "host[addr]:port", or "none" when no connection was made
     conn_use: int  # 1 for a new connection, N for its N-th use from the connection cache
     reason: str  # the text in parentheses after status=
+    recipient_domain: str | None
 
 
 def _delivery(text: str) -> _Delivery | None:
@@ -243,11 +245,14 @@ def _delivery(text: str) -> _Delivery | None:
     rest = text[status.end() :]
     reason = rest[2:-1] if rest.startswith(" (") and rest.endswith(")") else ""
     conn_use = relay.group("conn_use")
+    recipient_end = text.find(">", start.end(), relay.start())
+    recipient = text[start.end() : recipient_end] if recipient_end >= 0 else ""
     return _Delivery(
         queue_id=start.group("queue_id"),
         relay=relay.group("relay"),
         conn_use=int(conn_use) if conn_use is not None else 1,
         reason=reason,
+        recipient_domain=address_domain(recipient),
     )
 
 
@@ -550,6 +555,7 @@ class PostfixParser(LogParser):
                 return FeedResult(USED.kind, tuple(emitted))  # that failure, already emitted
             if not current.failed and not current.counted:
                 current.counted, current.queue_id = True, queue_id
+                current.domain = delivery.recipient_domain
                 emitted.append(self._outbound(current, origin))
                 return FeedResult(USED.kind, tuple(emitted))
             if not current.failed and current.queue_id == queue_id:
@@ -565,6 +571,7 @@ class PostfixParser(LogParser):
             failed=handshake_failed,
             counted=True,
             queue_id=queue_id,
+            domain=delivery.recipient_domain,
         )
         emitted.append(self._outbound(client.connection, origin))
         return FeedResult(USED.kind, tuple(emitted))
@@ -610,6 +617,7 @@ class PostfixParser(LogParser):
             role=PeerRole.MTA,
             version_ambiguous=tls is not None and tls.version is None,
             origin=origin,
+            peer_domain=connection.domain,
         )
 
     # --- shared -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class PeerSummary:
     last_seen: datetime | None
     example_cipher: str | None  # the cipher of the peer's weakest TLS session
     weakest: SessionKind
+    domains: tuple[str, ...]  # mail domains its sessions were for, where logged (a few, sorted)
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,11 @@ def parse_syslog(line: str, years: YearGuesser) -> SyslogLine | None:
         pid=int(pid) if pid else None,
         text=frame.group("text"),
     )
+
+
+def address_domain(address: str) -> str | None:
+    """The domain of a mail address as logged (``user@Example.COM`` -> ``example.com``)."""
+    local, at, domain = address.strip().strip("<>").rpartition("@")
+    if not at or not local or not domain or len(domain) > 253 or " " in domain:
+        return None
+    return domain.rstrip(".").lower() or None

@@ -65,7 +65,7 @@ def render_logs_csv(report: LogsReport) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["direction", "role", "peer_ip", "peer_host", "sessions", *(k.value for k in _COLUMNS),
-         "weakest", "first_seen", "last_seen", "example_cipher"]
+         "weakest", "first_seen", "last_seen", "example_cipher", "domains"]
     )  # fmt: skip
     for peer in report.peers:
         writer.writerow(
@@ -80,6 +80,7 @@ def render_logs_csv(report: LogsReport) -> str:
                 utc_timestamp(peer.first_seen) if peer.first_seen else "",
                 utc_timestamp(peer.last_seen) if peer.last_seen else "",
                 _csv_safe(peer.example_cipher or ""),
+                _csv_safe(" ".join(peer.domains)),
             ]
         )
     return out.getvalue()
@@ -179,6 +180,8 @@ def _impact_lines(entries: Iterable[ImpactEntry], what: str) -> list[str]:
     for entry in entries:
         peer = entry.peer
         seen = f", last seen {peer.last_seen:%Y-%m-%d %H:%M}" if peer.last_seen else ""
+        if peer.domains:
+            seen += ", for " + clean(", ".join(peer.domains), 120)
         lines.append(
             f"    {_peer_label(peer)}: "
             f"{entry.affected_sessions} of {peer.total} sessions {what} "

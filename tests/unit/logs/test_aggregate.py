@@ -101,3 +101,18 @@ def test_impact_lists_legacy_and_plaintext_peers_separately() -> None:
     assert [e.peer.peer_ip for e in impact.inbound_plaintext] == ["192.0.2.3"]
     assert impact.outbound_plaintext == ()
     assert (impact.legacy_sessions, impact.total_sessions) == (2, 8)
+
+
+def test_domains_are_collected_per_peer_and_bounded() -> None:
+    peers = PeerAggregator()
+    for number in range(15):
+        peers.add(
+            SessionObservation(
+                LogFormat.POSTFIX, Direction.OUTBOUND, T, "192.0.2.8", "mx.relay.example",
+                TlsVersion.TLS1_2, peer_domain=f"d{number:02}.example",
+            )
+        )  # fmt: skip
+    peers.add(session("192.0.2.8", TlsVersion.TLS1_2, direction=Direction.OUTBOUND))
+    (peer,) = peers.peers()
+    assert len(peer.domains) == 10
+    assert list(peer.domains) == sorted(peer.domains)

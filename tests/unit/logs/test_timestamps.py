@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailtls.logs.syslog import parse_syslog
+from mailtls.logs.syslog import address_domain, parse_syslog
 from mailtls.logs.timestamps import YearGuesser, split_timestamp
 
 
@@ -67,3 +67,20 @@ def test_syslog_frame() -> None:
         parse_syslog("Nov 28 07:43:50 mx1 postfix/postlogd: started", YearGuesser(2026)).pid is None
     )  # type: ignore[union-attr]
     assert parse_syslog("not a syslog line", YearGuesser(2026)) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "domain"),
+    [
+        ("user@Example.COM", "example.com"),
+        ("<user@example.com.>", "example.com"),
+        ("a@b@example.org", "example.org"),
+        ("postmaster", None),
+        ("@example.com", None),
+        ("user@", None),
+        ("user@exa mple.com", None),
+        ("", None),
+    ],
+)
+def test_address_domain(address: str, domain: str | None) -> None:
+    assert address_domain(address) == domain
