@@ -307,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     labels = {v.key: v.label for v in VARIANTS}
     summaries = summarise(runs, labels)
-    targets = check_targets(summaries, main_truth.lines)
+    peers = {truth.lines: sum(truth.peers.values()) for _, truth in logs.values()}
+    targets = check_targets(summaries, main_truth.lines, peers)
     machine = describe_machine()
     tools = describe_tools(programs)
     document = {
