@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from tests.integration.fleet import FleetError, acquire
 
@@ -152,13 +153,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 def _answer_auth(connection: socket.socket) -> None:
     """Dovecot's auth protocol (doc/auth-protocol.txt), just enough for Postfix's client."""
-    with connection, connection.makefile("rwb", buffering=0) as stream:
+    with connection, connection.makefile("rwb", buffering=0) as socket_file:
+        stream = cast(BinaryIO, socket_file)
         stream.write(
             b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\n"
             b"SPID\t1\nCUID\t1\nCOOKIE\t" + b"0" * 32 + b"\nDONE\n"
         )
-        for raw in stream:
-            fields = raw.rstrip(b"\n").split(b"\t")
+        for request_line in stream:
+            fields = request_line.rstrip(b"\n").split(b"\t")
             if fields[0] == b"AUTH":
                 request = fields[1]
                 response = next((f[5:] for f in fields if f.startswith(b"resp=")), None)
@@ -170,13 +172,13 @@ def _answer_auth(connection: socket.socket) -> None:
                 _reply_ok(stream, fields[1], fields[2] if len(fields) > 2 else b"")
 
 
-def _reply_ok(stream: object, request: bytes, response: bytes) -> None:
+def _reply_ok(stream: BinaryIO, request: bytes, response: bytes) -> None:
     # PLAIN: authzid NUL authcid NUL password; the user is the authcid.
     try:
         user = base64.b64decode(response).split(b"\x00")[1]
     except (ValueError, IndexError):
         user = b"unknown"
-    stream.write(b"OK\t" + request + b"\tuser=" + user + b"\n")  # type: ignore[attr-defined]
+    stream.write(b"OK\t" + request + b"\tuser=" + user + b"\n")
 
 
 def _serve_auth(path: Path) -> socket.socket:
