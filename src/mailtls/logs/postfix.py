@@ -289,6 +289,13 @@ class PostfixParser(LogParser):
     # --- the interface ----------------------------------------------------------------------
 
     def feed(self, line: str, origin: str) -> FeedResult:
+        if "mtp" not in line:
+            # Only smtpd, smtp and lmtp lines carry sessions, and every such line names its
+            # daemon. Most lines of a busy log are other daemons' (qmgr, cleanup...): when one
+            # shares the time stamp of the line before, it is framed, so skip its parse.
+            last = self._years.last_stamp
+            if last is not None and line.startswith(last[0]) and ": " in line:
+                return IGNORED
         try:
             frame = parse_syslog(line, self._years)
         except ValueError:  # a "pid" of thousands of digits: int() refuses it
