@@ -114,7 +114,11 @@ class _Run:
                 tally.count(result.kind, line)
                 for observation in result.observations:
                     self.record(observation, tally)
-        problems = tuple(str(problem) for problem in reader.problems)
+        # The summary names the source already: say where in it, and what.
+        problems = tuple(
+            f"after line {p.line_number}: {p.message}" if p.line_number else p.message
+            for p in reader.problems
+        )
         if tally.format is None and tally.lines:
             problems += ("not a log format mailtls knows (use --format to force one)",)
         return tally.summary(problems)
