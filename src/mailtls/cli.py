@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mailtls",
         description="Can your mail servers exchange mail with Exchange Online and other "
         "providers that enforce modern TLS? What must you fix?",
-        epilog=EPILOG,
+        epilog="Each command's exit codes are listed in its --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mailtls {__version__}")
