@@ -360,6 +360,27 @@ class ExoVerdict:
     summary: str
 
 
+class Confidence(StrEnum):
+    """How sure a product guess is."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class ProductGuess:
+    """Which mail server software an address runs, as far as banner, EHLO, certificate and host
+    name tell (``mailtls.knowledge.fingerprint``)."""
+
+    product: str | None  # a products.toml id; None when nothing matched
+    name: str
+    version: str | None
+    confidence: Confidence
+    evidence: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class AddressReport:
     endpoint: Endpoint
@@ -379,6 +400,7 @@ class AddressReport:
     verdict: ExoVerdict
     connections: int
     elapsed_seconds: float
+    product: ProductGuess
 
 
 @dataclass(frozen=True)

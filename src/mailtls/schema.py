@@ -35,6 +35,7 @@ from mailtls.models import (
     CertificateInfo,
     CertificateReport,
     CheckReport,
+    Confidence,
     Direction,
     DnsOutcome,
     DnsStatus,
@@ -51,6 +52,7 @@ from mailtls.models import (
     ProbeKind,
     ProbeOutcome,
     ProbeResult,
+    ProductGuess,
     ReplyClass,
     Severity,
     SmtpExchange,
@@ -121,6 +123,11 @@ _CLASS_DOCS: Mapping[type, str] = {
         "renamed; new ones may be added. Each code has a fixed severity, given below."
     ),
     LogsReport: "One run of `mailtls logs`: inputs, peers, totals, warnings and the exit code.",
+    ProductGuess: (
+        "Which mail server software the address runs, as far as its banner, EHLO keywords, "
+        "certificate subject and host name tell."
+    ),
+    Confidence: "How sure the product guess is.",
     SourceSummary: "One input (a file or standard input): its format and what was read from it.",
     PeerSummary: "Every session with one peer, in one direction and role, by TLS version.",
     ImpactEntry: "A peer affected by a TLS 1.2 minimum, with how many of its sessions are.",
@@ -131,6 +138,13 @@ _CLASS_DOCS: Mapping[type, str] = {
 }
 
 _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
+    ProductGuess: {
+        "product": "A stable product id (`postfix`, `exchange-2013-or-later`...); null: unknown.",
+        "name": "The product's name for people.",
+        "version": "The version where the banner shows one; null otherwise.",
+        "confidence": "`high`, `medium`, `low`, or `none` when nothing matched.",
+        "evidence": "What the guess rests on, in words.",
+    },
     LogsReport: {
         "schema_version": "Version of this document's schema; changes when fields change.",
         "tool_version": "Version of mailtls that produced the document.",
@@ -226,6 +240,7 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "findings": "Findings about the host as a whole (e.g. no address at all).",
     },
     AddressReport: {
+        "product": "The mail server software recognised at this address, with the evidence.",
         "mx_host": "The MX host this address belongs to; null for an address target.",
         "status": (
             "Whether the address could be tested; anything but `ok` means the TLS fields say "

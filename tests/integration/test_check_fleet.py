@@ -315,3 +315,10 @@ def test_usage_errors_exit_64_before_any_traffic(arguments: list[str]) -> None:
     assert result.returncode == 64
     assert "error" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("listener", LISTENERS, ids=[item.posture.value for item in LISTENERS])
+def test_the_software_is_recognised_as_postfix(report: CheckReport, listener: Listener) -> None:
+    product = only_address(report, listener.domain).product
+    assert product.product == "postfix"
+    assert product.evidence

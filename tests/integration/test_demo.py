@@ -60,3 +60,17 @@ def test_demo_text_introduces_itself_without_colour_when_piped() -> None:
     assert "Nothing leaves this machine" in result.stdout
     assert "\x1b[" not in result.stdout
     assert "exit code 2" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "product"),
+    [("modern.demo.mailtls.test", "postfix"), ("legacy.demo.mailtls.test", "exchange")],
+)
+def test_demo_servers_software_is_recognised(
+    demo: dict[str, object], name: str, product: str
+) -> None:
+    domains = {d["target"]["name"]: d for d in demo["domains"]}  # type: ignore[attr-defined,index]
+    (host,) = domains[name]["mx_hosts"]
+    (address,) = host["addresses"]
+    assert address["product"]["product"].startswith(product)
+    assert address["product"]["confidence"] in ("high", "medium")

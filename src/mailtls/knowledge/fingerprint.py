@@ -15,12 +15,12 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from mailtls.errors import KnowledgeError
+from mailtls.models import Confidence, ProductGuess
 
 DATA_FILE = "products.toml"
 SUPPORTED_SCHEMA = 1
@@ -34,22 +34,6 @@ MEDIUM_SCORE = 50
 
 _PRODUCT_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
-
-
-class Confidence(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    NONE = "none"
-
-
-@dataclass(frozen=True)
-class ProductGuess:
-    product: str | None  # a products.toml id; None when nothing matched
-    name: str
-    version: str | None
-    confidence: Confidence
-    evidence: tuple[str, ...]
 
 
 UNKNOWN = ProductGuess(

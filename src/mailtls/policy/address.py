@@ -8,6 +8,7 @@ the machine: the same observation always gives the same report.
 from __future__ import annotations
 
 from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy
+from mailtls.knowledge.fingerprint import guess_product
 from mailtls.models import (
     AddressObservation,
     AddressReport,
@@ -263,6 +264,8 @@ def assess_address(
     elif certificate_problem:
         findings.append(finding(FindingCode.CERT_UNPARSEABLE, certificate_problem))
     status_detail = status_finding.message if status_finding else None
+    banner = _first_reply(probes, SmtpStage.GREETING)
+    keywords = _ehlo_keywords(probes)
     return AddressReport(
         endpoint=observation.endpoint,
         mx_host=mx_host,
@@ -273,14 +276,20 @@ def assess_address(
         exo_ciphers=knowledge.exo_ciphers,
         negotiated=_negotiated(probes),
         certificate=certificate,
-        banner=_first_reply(probes, SmtpStage.GREETING),
-        ehlo_keywords=_ehlo_keywords(probes),
+        banner=banner,
+        ehlo_keywords=keywords,
         replies=_replies_that_mattered(probes),
         probes=probes,
         findings=tuple(findings),
         verdict=_verdict(status, starttls, knowledge),
         connections=observation.connections,
         elapsed_seconds=observation.elapsed_seconds,
+        product=guess_product(
+            banner.text if banner is not None else None,
+            keywords,
+            certificate.leaf.subject if certificate is not None else None,
+            mx_host,
+        ),
     )
 
 

@@ -257,8 +257,27 @@ def _address_section(mx_hosts: tuple[MxHostReport, ...], console: Console) -> li
     # Measured without a width limit, the maximum is the width that wraps and cuts nothing.
     unlimited = console.options.update_width(_UNLIMITED_WIDTH)
     if Measurement.get(console, unlimited, wide).maximum <= console.width:
-        return [wide, *legend]
+        return [wide, *legend, _software_lines(mx_hosts)]
     return [_address_table(mx_hosts, wide=False), *legend, _address_details(mx_hosts)]
+
+
+def _software(address: AddressReport) -> str | None:
+    """ "Postfix 3.7.11 (high)": the product guess in words, None when nothing was recognised."""
+    guess = address.product
+    if guess.product is None:
+        return None
+    version = f" {clean(guess.version, 30)}" if guess.version else ""
+    return f"{clean(guess.name, MAX_CELL_TEXT)}{version} ({guess.confidence.value} confidence)"
+
+
+def _software_lines(mx_hosts: tuple[MxHostReport, ...]) -> RenderableType:
+    rows = [
+        (Text(f"{clean(address.endpoint.ip, MAX_CELL_TEXT)}:"), Text(f"software {software}"))
+        for mx_host in mx_hosts
+        for address in mx_host.addresses
+        if (software := _software(address)) is not None
+    ]
+    return _labelled(rows)
 
 
 def _address_table(mx_hosts: tuple[MxHostReport, ...], *, wide: bool) -> Table:
@@ -291,7 +310,8 @@ def _address_table(mx_hosts: tuple[MxHostReport, ...], *, wide: bool) -> Table:
 def _address_details(mx_hosts: tuple[MxHostReport, ...]) -> RenderableType:
     rows: list[tuple[Text, Text]] = []
     for address in (address for mx_host in mx_hosts for address in mx_host.addresses):
-        if address.negotiated is None and address.certificate is None:
+        software = _software(address)
+        if address.negotiated is None and address.certificate is None and software is None:
             continue
         details = Text()
         rows.append((Text(f"{clean(address.endpoint.ip, MAX_CELL_TEXT)}:"), details))
@@ -302,6 +322,8 @@ def _address_details(mx_hosts: tuple[MxHostReport, ...]) -> RenderableType:
                 details.append("; ")
             details.append("certificate ")
             details.append_text(_certificate_cell(address.certificate, separator=", "))
+        if software is not None:
+            details.append(f"{'; ' if details.plain else ''}software {software}")
     return _labelled(rows)
 
 

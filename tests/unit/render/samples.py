@@ -16,6 +16,7 @@ from mailtls.models import (
     CertificateInfo,
     CertificateReport,
     CheckReport,
+    Confidence,
     DnsOutcome,
     DnsStatus,
     DomainReport,
@@ -29,6 +30,7 @@ from mailtls.models import (
     ProbeKind,
     ProbeOutcome,
     ProbeResult,
+    ProductGuess,
     ReplyClass,
     SmtpExchange,
     SmtpReply,
@@ -252,7 +254,17 @@ def address(
         verdict=verdict,
         connections=sum(1 for probe in probes if probe.outcome is not ProbeOutcome.SKIPPED),
         elapsed_seconds=round(sum(probe.elapsed_seconds for probe in probes), 3),
+        product=POSTFIX_GUESS,
     )
+
+
+POSTFIX_GUESS = ProductGuess(
+    product="postfix",
+    name="Postfix",
+    version=None,
+    confidence=Confidence.HIGH,
+    evidence=("banner matches 'ESMTP Postfix'",),
+)
 
 
 def domain(
