@@ -67,14 +67,14 @@ def parse_iso(text: str) -> datetime | None:
 
 def split_timestamp(line: str, years: YearGuesser) -> Stamped:
     """Take the time stamp off the front of ``line``, if there is one."""
+    last = years.last_stamp
+    if last is not None and line.startswith(last[0]):
+        return Stamped(last[1], line[len(last[0]) :])
     iso = _ISO.match(line)
     if iso:
         moment = parse_iso(iso.group("stamp"))
         if moment is not None:
             return Stamped(moment, line[iso.end() :])
-    last = years.last_stamp
-    if last is not None and line.startswith(last[0]):
-        return Stamped(last[1], line[len(last[0]) :])
     syslog = _SYSLOG.match(line)
     if syslog:
         month = _MONTHS.get(syslog.group("month"))
