@@ -106,7 +106,7 @@ def _service_name(listener: Listener) -> str:
 
 
 # The internal services an smtpd needs to accept (and then discard) a message and to log.
-_INTERNAL_SERVICES = """\
+INTERNAL_SERVICES = """\
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
@@ -135,7 +135,7 @@ def master_cf(listeners: tuple[Listener, ...], chain_files: Mapping[Posture, Pat
         lines.append(f"{_service_name(listener)} inet n - n - - smtpd")
         overrides = listener_overrides(listener, chain_files.get(listener.posture))
         lines.extend(f"  -o {name}={value}" for name, value in overrides.items())
-    return "\n".join(lines) + "\n" + _INTERNAL_SERVICES
+    return "\n".join(lines) + "\n" + INTERNAL_SERVICES
 
 
 def write_config(

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from mailtls.models import Endpoint, TlsVersion
+from tests.integration.fleet.postfix import INTERNAL_SERVICES
 
 from .plan import (
     PARENT_DOMAIN,
@@ -112,26 +113,10 @@ def main_cf(workspace: Workspace, certificate_chain: Path, sasl_path: str) -> st
     )
 
 
-_INTERNAL_SERVICES = """\
-smtp      unix  -       -       n       -       -       smtp
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+# The fleet's internal services, plus the smtp client these instances relay with.
+_INTERNAL_SERVICES = (
+    "smtp      unix  -       -       n       -       -       smtp\n" + INTERNAL_SERVICES
+)
 
 
 def master_cf() -> str:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -10,10 +9,7 @@ from hypothesis import strategies as st
 from mailtls.logs.base import LineKind
 from mailtls.logs.exchange import ExchangeParser
 from mailtls.models import LogFormat, SessionObservation
-
-SAMPLES = Path(__file__).parent / "samples"
-
-Seen = tuple[str, str, str | None, str | None, str | None, bool]
+from tests.unit.logs.samples_io import Seen, sample_lines, seen
 
 RECEIVE = [
     "#Software: Microsoft Exchange Server",
@@ -24,28 +20,6 @@ RECEIVE = [
     "event,data,context",
 ]
 SEND = [line.replace("Receive", "Send") for line in RECEIVE]
-
-
-def _sample(name: str) -> list[tuple[str, str]]:
-    """(origin, line) for each line of a sample; "# " lines say where the sample comes from."""
-    text = (SAMPLES / name).read_text(encoding="utf-8")
-    return [
-        (f"{name}:{number}", line)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if not line.startswith("# ")
-    ]
-
-
-def _seen(observation: SessionObservation) -> Seen:
-    version = observation.tls_version.value if observation.tls_version else None
-    return (
-        observation.direction.value,
-        observation.role.value,
-        observation.peer_ip,
-        observation.peer_host,
-        version,
-        observation.version_ambiguous,
-    )
 
 
 def _row(event: str, data: str = "", context: str = "", session: str = "08DD5A0000000001") -> str:
@@ -72,7 +46,7 @@ def _run(lines: list[str]) -> tuple[list[Seen], ExchangeParser]:
     for number, line in enumerate(lines):
         found.extend(parser.feed(line, f"RECV.LOG:{number}").observations)
     found.extend(parser.finish())
-    return [_seen(o) for o in found], parser
+    return [seen(o) for o in found], parser
 
 
 @pytest.mark.parametrize(
@@ -261,10 +235,10 @@ def test_whole_files() -> None:
     parser = ExchangeParser()
     found: list[SessionObservation] = []
     for name in ("exchange-receive.log", "exchange-send.log"):
-        for origin, line in _sample(name):
+        for origin, line in sample_lines(name):
             found.extend(parser.feed(line, origin).observations)
     found.extend(parser.finish())
-    assert [_seen(o) for o in found] == [
+    assert [seen(o) for o in found] == [
         ("inbound", "mta", "192.0.2.10", "mx.example.net", "TLSv1.2", False),
         ("inbound", "mta", "203.0.113.5", "mail.old.example", None, False),
         ("inbound", "mta", "198.51.100.30", None, "TLSv1", False),
@@ -313,7 +287,7 @@ def _mutated(lines: list[str]) -> st.SearchStrategy[str]:
 
 
 _LINES = [
-    line for name in ("exchange-receive.log", "exchange-send.log") for _, line in _sample(name)
+    line for name in ("exchange-receive.log", "exchange-send.log") for _, line in sample_lines(name)
 ]
 
 

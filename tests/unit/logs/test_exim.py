@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,32 +11,7 @@ from mailtls.logs.base import LineKind
 from mailtls.logs.exim import EximParser
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
-
-SAMPLES = Path(__file__).parent / "samples"
-
-Seen = tuple[str, str, str | None, str | None, str | None, bool]
-
-
-def _sample(name: str) -> list[tuple[str, str]]:
-    """(origin, line) for each line of a sample; "# " lines say where the sample comes from."""
-    text = (SAMPLES / name).read_text(encoding="utf-8")
-    return [
-        (f"{name}:{number}", line)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if not line.startswith("# ")
-    ]
-
-
-def _seen(observation: SessionObservation) -> Seen:
-    version = observation.tls_version.value if observation.tls_version else None
-    return (
-        observation.direction.value,
-        observation.role.value,
-        observation.peer_ip,
-        observation.peer_host,
-        version,
-        observation.version_ambiguous,
-    )
+from tests.unit.logs.samples_io import Seen, sample_lines, seen
 
 
 def _read(
@@ -45,7 +19,7 @@ def _read(
 ) -> tuple[list[SessionObservation], EximParser]:
     parser = parser or EximParser(YearGuesser(2025))
     found: list[SessionObservation] = []
-    for origin, line in _sample(name):
+    for origin, line in sample_lines(name):
         found.extend(parser.feed(line, origin).observations)
     found.extend(parser.finish())
     return found, parser
@@ -171,7 +145,7 @@ def test_message_lines(body: str, expected: Seen) -> None:
     result = EximParser(YearGuesser(2025)).feed(STAMP + body, "mainlog:1")
     assert result.kind is LineKind.USED
     (observation,) = result.observations
-    assert _seen(observation) == expected
+    assert seen(observation) == expected
     assert observation.source is LogFormat.EXIM
     assert observation.timestamp == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
     assert observation.origin == "mainlog:1"
@@ -232,7 +206,7 @@ def test_through_syslog(line: str) -> None:
 def test_real_debian_exim_log() -> None:
     """Lines Exim 4.96 (GnuTLS) wrote while swaks and Exim itself exchanged mail on loopback."""
     found, parser = _read("exim-gnutls-debian.log")
-    assert [_seen(o) for o in found] == [
+    assert [seen(o) for o in found] == [
         ("inbound", "mta", "127.0.7.1", "client.test", None, False),
         ("inbound", "mta", "127.0.7.2", "mta13.client.test", "TLSv1.3", False),
         ("inbound", "mta", "127.0.7.3", "mta12.client.test", "TLSv1.2", False),
@@ -262,7 +236,7 @@ def test_real_debian_exim_log() -> None:
 
 def test_real_log_without_tls_cipher_selector() -> None:
     found, parser = _read("exim-no-tls-cipher.log")
-    assert [_seen(o) for o in found] == [
+    assert [seen(o) for o in found] == [
         ("inbound", "mta", "127.0.7.2", "mta13.client.test", None, True),
         ("inbound", "mta", "127.0.7.8", "app.exim.test", None, False),
         ("outbound", "mta", "127.0.2.2", None, None, True),
@@ -272,7 +246,7 @@ def test_real_log_without_tls_cipher_selector() -> None:
 
 def test_openssl_shapes_file() -> None:
     found, _ = _read("exim-openssl.log")
-    assert [_seen(o) for o in found] == [
+    assert [seen(o) for o in found] == [
         ("inbound", "mta", "192.0.2.5", "mx.example.org", "TLSv1.2", False),
         (
             "outbound",
@@ -328,7 +302,9 @@ def _mutated(lines: list[str]) -> st.SearchStrategy[str]:
 
 
 _LINES = [
-    line for name in ("exim-gnutls-debian.log", "exim-openssl.log") for _, line in _sample(name)
+    line
+    for name in ("exim-gnutls-debian.log", "exim-openssl.log")
+    for _, line in sample_lines(name)
 ]
 
 

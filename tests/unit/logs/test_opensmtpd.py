@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,32 +10,7 @@ from mailtls.logs.base import LineKind
 from mailtls.logs.opensmtpd import OpenSmtpdParser
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import LogFormat, SessionObservation
-
-SAMPLES = Path(__file__).parent / "samples"
-
-Seen = tuple[str, str, str | None, str | None, str | None, bool]
-
-
-def _sample(name: str) -> list[tuple[str, str]]:
-    """(origin, line) for each line of a sample; "# " lines say where the sample comes from."""
-    text = (SAMPLES / name).read_text(encoding="utf-8")
-    return [
-        (f"{name}:{number}", line)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if not line.startswith("# ")
-    ]
-
-
-def _seen(observation: SessionObservation) -> Seen:
-    version = observation.tls_version.value if observation.tls_version else None
-    return (
-        observation.direction.value,
-        observation.role.value,
-        observation.peer_ip,
-        observation.peer_host,
-        version,
-        observation.version_ambiguous,
-    )
+from tests.unit.logs.samples_io import Seen, sample_lines, seen
 
 
 def _run(texts: list[str]) -> tuple[list[list[Seen]], list[Seen], OpenSmtpdParser]:
@@ -45,8 +19,8 @@ def _run(texts: list[str]) -> tuple[list[list[Seen]], list[Seen], OpenSmtpdParse
     per_line = []
     for number, text in enumerate(texts):
         line = f"Mar  1 10:00:{number:02d} mx smtpd[77]: {text}"
-        per_line.append([_seen(o) for o in parser.feed(line, f"m:{number}").observations])
-    return per_line, [_seen(o) for o in parser.finish()], parser
+        per_line.append([seen(o) for o in parser.feed(line, f"m:{number}").observations])
+    return per_line, [seen(o) for o in parser.finish()], parser
 
 
 S = "1a2b3c4d5e6f7081"
@@ -231,10 +205,10 @@ def test_line_kinds(line: str, kind: LineKind) -> None:
 def _whole(name: str) -> tuple[list[Seen], OpenSmtpdParser]:
     parser = OpenSmtpdParser(YearGuesser(2025))
     found: list[SessionObservation] = []
-    for origin, line in _sample(name):
+    for origin, line in sample_lines(name):
         found.extend(parser.feed(line, origin).observations)
     found.extend(parser.finish())
-    return [_seen(o) for o in found], parser
+    return [seen(o) for o in found], parser
 
 
 def test_whole_file_current_format() -> None:
@@ -291,7 +265,9 @@ def _mutated(lines: list[str]) -> st.SearchStrategy[str]:
 
 
 _LINES = [
-    line for name in ("opensmtpd-current.log", "opensmtpd-6.0.log") for _, line in _sample(name)
+    line
+    for name in ("opensmtpd-current.log", "opensmtpd-6.0.log")
+    for _, line in sample_lines(name)
 ]
 
 

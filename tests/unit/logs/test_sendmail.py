@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,32 +10,7 @@ from mailtls.logs.base import LineKind
 from mailtls.logs.sendmail import SendmailParser
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, SessionObservation, TlsVersion
-
-SAMPLES = Path(__file__).parent / "samples"
-
-Seen = tuple[str, str, str | None, str | None, str | None, bool]
-
-
-def _sample(name: str) -> list[tuple[str, str]]:
-    """(origin, line) for each line of a sample; "# " lines say where the sample comes from."""
-    text = (SAMPLES / name).read_text(encoding="utf-8")
-    return [
-        (f"{name}:{number}", line)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if not line.startswith("# ")
-    ]
-
-
-def _seen(observation: SessionObservation) -> Seen:
-    version = observation.tls_version.value if observation.tls_version else None
-    return (
-        observation.direction.value,
-        observation.role.value,
-        observation.peer_ip,
-        observation.peer_host,
-        version,
-        observation.version_ambiguous,
-    )
+from tests.unit.logs.samples_io import Seen, sample_lines, seen
 
 
 def _parser() -> SendmailParser:
@@ -74,7 +48,7 @@ def test_client_lines(text: str, expected: Seen) -> None:
     result = _parser().feed(FRAME + text, "maillog:1")
     assert result.kind is LineKind.USED
     (observation,) = result.observations
-    assert _seen(observation) == expected
+    assert seen(observation) == expected
     assert observation.source is LogFormat.SENDMAIL
     assert observation.timestamp == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -114,7 +88,7 @@ def test_server_session_waits_for_its_message_to_learn_the_role() -> None:
     starttls = FRAME + SERVER.format(relay="laptop [198.51.100.20]", version="TLSv1.3")
     assert parser.feed(starttls, "m:1").observations == ()
     (observation,) = parser.feed(_from("ESMTPSA", "laptop [198.51.100.20]"), "m:2").observations
-    assert _seen(observation) == (
+    assert seen(observation) == (
         "inbound",
         "submission",
         "198.51.100.20",
@@ -144,7 +118,7 @@ def test_server_session_waits_for_its_message_to_learn_the_role() -> None:
 def test_received_messages_without_starttls_line(protocol: str, expected: Seen) -> None:
     parser = _parser()
     (observation,) = parser.feed(_from(protocol), "m:1").observations
-    assert _seen(observation) == expected
+    assert seen(observation) == expected
 
 
 def test_old_sendmail_tls_with_plain_protocol_name_is_tls() -> None:
@@ -152,7 +126,7 @@ def test_old_sendmail_tls_with_plain_protocol_name_is_tls() -> None:
     starttls = FRAME + SERVER.format(relay="mx.example.net [192.0.2.10]", version="TLSv1/SSLv3")
     parser.feed(starttls, "m:1")
     (observation,) = parser.feed(_from("ESMTP"), "m:2").observations
-    assert _seen(observation) == ("inbound", "mta", "192.0.2.10", "mx.example.net", None, True)
+    assert seen(observation) == ("inbound", "mta", "192.0.2.10", "mx.example.net", None, True)
     assert any("8.15.1" in note for note in parser.warnings())
 
 
@@ -169,10 +143,10 @@ def test_starttls_session_without_message_is_reported_when_its_pid_comes_back() 
     parser = _parser()
     parser.feed(FRAME + SERVER.format(relay="[203.0.113.9]", version="TLSv1"), "m:1")
     result = parser.feed(FRAME + SERVER.format(relay="x [192.0.2.1]", version="TLSv1.2"), "m:2")
-    assert [_seen(o) for o in result.observations] == [
+    assert [seen(o) for o in result.observations] == [
         ("inbound", "mta", "203.0.113.9", None, "TLSv1", False)
     ]
-    assert [_seen(o) for o in parser.finish()] == [
+    assert [seen(o) for o in parser.finish()] == [
         ("inbound", "mta", "192.0.2.1", "x", "TLSv1.2", False)
     ]
 
@@ -216,10 +190,10 @@ def test_garbage_is_unparsed(line: str) -> None:
 def test_whole_file() -> None:
     parser = _parser()
     found: list[SessionObservation] = []
-    for origin, line in _sample("sendmail-mixed.log"):
+    for origin, line in sample_lines("sendmail-mixed.log"):
         found.extend(parser.feed(line, origin).observations)
     found.extend(parser.finish())
-    assert [_seen(o) for o in found] == [
+    assert [seen(o) for o in found] == [
         ("inbound", "mta", "192.0.2.10", "mx.example.net", "TLSv1.2", False),
         ("inbound", "mta", "203.0.113.5", "mail.old.example", None, False),  # 2 messages, 1 session
         ("inbound", "mta", "198.51.100.30", "relay.legacy.example", None, True),
@@ -268,7 +242,7 @@ def _mutated(lines: list[str]) -> st.SearchStrategy[str]:
     return st.builds(mutate, st.sampled_from(lines), st.lists(edit, max_size=4))
 
 
-_LINES = [line for _, line in _sample("sendmail-mixed.log")]
+_LINES = [line for _, line in sample_lines("sendmail-mixed.log")]
 
 
 @settings(max_examples=300, deadline=None)
