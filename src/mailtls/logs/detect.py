@@ -85,10 +85,7 @@ def _vote(line: str, years: YearGuesser) -> LogFormat | None:
         return LogFormat.EXCHANGE
     if _EXIM_MESSAGE.match(line):
         return LogFormat.EXIM
-    try:
-        frame = parse_syslog(line, years)
-    except ValueError:  # a "pid" of thousands of digits: int() refuses it
-        return None
+    frame = parse_syslog(line, years)
     if frame is None:
         return None
     program = frame.program

@@ -146,10 +146,7 @@ class EximParser(LogParser):
         own = _exim_stamp(line)
         if own is not None:
             return own
-        try:
-            framed = parse_syslog(line, self._years)
-        except ValueError:  # a "pid" of thousands of digits: int() refuses it
-            return None
+        framed = parse_syslog(line, self._years)
         if framed is None or not framed.program.startswith("exim"):
             return None
         # With syslog_timestamp (the default) Exim's own stamp follows the syslog frame.

@@ -106,10 +106,7 @@ class OpenSmtpdParser(LogParser):
         self._unknown_versions: set[str] = set()
 
     def feed(self, line: str, origin: str) -> FeedResult:
-        try:
-            frame = parse_syslog(line, self._years)
-        except ValueError:  # a "pid" of thousands of digits: int() refuses it
-            return UNPARSED
+        frame = parse_syslog(line, self._years)
         if frame is None:
             return UNPARSED
         if frame.program not in PROGRAMS:

@@ -296,10 +296,7 @@ class PostfixParser(LogParser):
             last = self._years.last_stamp
             if last is not None and line.startswith(last[0]) and ": " in line:
                 return IGNORED
-        try:
-            frame = parse_syslog(line, self._years)
-        except ValueError:  # a "pid" of thousands of digits: int() refuses it
-            return UNPARSED
+        frame = parse_syslog(line, self._years)
         if frame is None:
             return UNPARSED
         daemon = self._daemon_of(frame.program)

@@ -98,10 +98,7 @@ class SendmailParser(LogParser):
         self._unknown_versions: set[str] = set()
 
     def feed(self, line: str, origin: str) -> FeedResult:
-        try:
-            frame = parse_syslog(line, self._years)
-        except ValueError:  # a "pid" of thousands of digits: int() refuses it
-            return UNPARSED
+        frame = parse_syslog(line, self._years)
         if frame is None:
             return UNPARSED
         if not PROGRAM.match(frame.program):

@@ -84,3 +84,8 @@ def test_syslog_frame() -> None:
 )
 def test_address_domain(address: str, domain: str | None) -> None:
     assert address_domain(address) == domain
+
+
+def test_a_pid_too_long_to_be_one_is_no_frame_not_an_error() -> None:
+    line = "Nov 28 07:43:50 mx postfix/smtpd[" + "9" * 5000 + "]: connect from a[192.0.2.1]"
+    assert parse_syslog(line, YearGuesser(2026)) is None
