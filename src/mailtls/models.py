@@ -331,10 +331,26 @@ class FindingCode(StrEnum):
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """What to install or change so that a finding goes away (``mailtls.knowledge``).
+
+    Specific to the recognised product where ``product`` is set, generic otherwise. ``steps``
+    are ordered and concrete (an update to install, a setting with its value, a config line, a
+    .reg snippet); every remedy names the sources its facts come from.
+    """
+
+    summary: str
+    steps: tuple[str, ...]
+    product: str | None  # a products.toml id; None for the generic advice
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Finding:
     code: FindingCode
     severity: Severity
     message: str
+    remedy: Remedy | None = None  # None where nothing needs doing or no advice is known
 
 
 class ExoInbound(StrEnum):
@@ -433,6 +449,20 @@ class CheckReport:
     domains: tuple[DomainReport, ...]
     exit_code: int
     options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One ``mailtls scan`` run as the store keeps it."""
+
+    run_id: int
+    label: str  # where the list came from: a file name, "-" for stdin
+    started_at: datetime
+    finished_at: datetime | None  # None while running, or when interrupted and not resumed
+    tool_version: str
+    options: dict[str, str]
+    targets: int  # domains in the run's list, after duplicates and invalid lines
+    completed: int  # domains with a stored result
 
 
 # --- Observed sessions (logs now, the receiver later) ------------------------------------------
