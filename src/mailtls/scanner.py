@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from mailtls import __version__
-from mailtls.knowledge.exchange_online import load_exchange_online_policy
+from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy, load_exchange_online_policy
 from mailtls.models import (
     SCHEMA_VERSION,
     AddressObservation,
@@ -117,6 +117,72 @@ def _name_to_verify(resolved: ResolvedTarget, host: str) -> str | None:
     return None if resolved.target.kind is TargetKind.ADDRESS else host
 
 
+def plan_settings(options: CheckOptions) -> PlanSettings:
+    return PlanSettings(
+        probe=ProbeSettings(
+            ehlo_name=options.ehlo_name,
+            timeout=options.timeout,
+            greeting_timeout=options.greeting_timeout,
+        ),
+        deadline_seconds=options.deadline,
+        fast=options.fast,
+    )
+
+
+def server_names(resolved: ResolvedTarget) -> dict[Endpoint, str | None]:
+    """Each endpoint of a target with the name its certificate is checked against (SNI too):
+    the first MX host naming it; None for address targets."""
+    names: dict[Endpoint, str | None] = {}
+    for host in resolved.hosts:
+        for ip in host.addresses:
+            names.setdefault(
+                Endpoint(ip, resolved.target.port), _name_to_verify(resolved, host.host)
+            )
+    return names
+
+
+def judge_domain(
+    resolved: ResolvedTarget,
+    observations: Mapping[Endpoint, AddressObservation],
+    reports: MutableMapping[tuple[Endpoint, str], AddressReport],
+    *,
+    trust: TrustStore,
+    exchange_online: ExchangeOnlinePolicy,
+    judged_at: datetime,
+    family_filtered: bool,
+    started_at: datetime,
+    resolve_seconds: float,
+) -> DomainReport:
+    """A target's report from its resolution and the observations of its endpoints.
+
+    ``reports`` caches each (endpoint, MX name) judgement: targets sharing an MX host share it.
+    """
+    slowest = 0.0
+    for host in resolved.hosts:
+        for ip in host.addresses:
+            endpoint = Endpoint(ip, resolved.target.port)
+            key = (endpoint, host.host)
+            observation = observations[endpoint]
+            slowest = max(slowest, observation.elapsed_seconds)
+            if key not in reports:
+                name = _name_to_verify(resolved, host.host)
+                certificate, problem = _judge_certificate(observation, name, trust, judged_at)
+                reports[key] = assess_address(
+                    observation,
+                    mx_host=host.host,
+                    certificate=certificate,
+                    certificate_problem=problem,
+                    exchange_online=exchange_online,
+                )
+    return assess_domain(
+        resolved,
+        reports,
+        family_filtered=family_filtered,
+        started_at=started_at,
+        elapsed_seconds=round(resolve_seconds + slowest, 3),
+    )
+
+
 async def check_targets(
     targets: Sequence[Target],
     options: CheckOptions,
@@ -144,23 +210,13 @@ async def check_targets(
     resolve_seconds = time.monotonic() - resolve_started
 
     # One probe plan per (IP, port); SNI and name checks use the first MX name seen for it.
-    server_names: dict[Endpoint, str | None] = {}
+    names: dict[Endpoint, str | None] = {}
     for resolved in resolved_targets:
-        for host in resolved.hosts:
-            for ip in host.addresses:
-                endpoint = Endpoint(ip, resolved.target.port)
-                server_names.setdefault(endpoint, _name_to_verify(resolved, host.host))
-    observer.targets_resolved(len(server_names))
+        for endpoint, name in server_names(resolved).items():
+            names.setdefault(endpoint, name)
+    observer.targets_resolved(len(names))
 
-    settings = PlanSettings(
-        probe=ProbeSettings(
-            ehlo_name=options.ehlo_name,
-            timeout=options.timeout,
-            greeting_timeout=options.greeting_timeout,
-        ),
-        deadline_seconds=options.deadline,
-        fast=options.fast,
-    )
+    settings = plan_settings(options)
     contexts = build_contexts(exchange_online)
     limit = asyncio.Semaphore(max(1, options.concurrency))
 
@@ -168,7 +224,7 @@ async def check_targets(
         async with limit:
             observation = await observe_address(
                 endpoint,
-                server_name=server_names[endpoint],
+                server_name=names[endpoint],
                 settings=settings,
                 exchange_online=exchange_online,
                 contexts=contexts,
@@ -178,42 +234,28 @@ async def check_targets(
 
     observations = dict(
         zip(
-            server_names,
-            await asyncio.gather(*(observe(endpoint) for endpoint in server_names)),
+            names,
+            await asyncio.gather(*(observe(endpoint) for endpoint in names)),
             strict=True,
         )
     )
 
     judged_at = now or datetime.now(UTC)
     reports: dict[tuple[Endpoint, str], AddressReport] = {}
-    domains: list[DomainReport] = []
-    for resolved in resolved_targets:
-        slowest = 0.0
-        for host in resolved.hosts:
-            for ip in host.addresses:
-                endpoint = Endpoint(ip, resolved.target.port)
-                key = (endpoint, host.host)
-                observation = observations[endpoint]
-                slowest = max(slowest, observation.elapsed_seconds)
-                if key not in reports:
-                    name = _name_to_verify(resolved, host.host)
-                    certificate, problem = _judge_certificate(observation, name, trust, judged_at)
-                    reports[key] = assess_address(
-                        observation,
-                        mx_host=host.host,
-                        certificate=certificate,
-                        certificate_problem=problem,
-                        exchange_online=exchange_online,
-                    )
-        domains.append(
-            assess_domain(
-                resolved,
-                reports,
-                family_filtered=not (options.ipv4 and options.ipv6),
-                started_at=started_at,
-                elapsed_seconds=round(resolve_seconds + slowest, 3),
-            )
+    domains = [
+        judge_domain(
+            resolved,
+            observations,
+            reports,
+            trust=trust,
+            exchange_online=exchange_online,
+            judged_at=judged_at,
+            family_filtered=not (options.ipv4 and options.ipv6),
+            started_at=started_at,
+            resolve_seconds=resolve_seconds,
         )
+        for resolved in resolved_targets
+    ]
     return CheckReport(
         schema_version=SCHEMA_VERSION,
         tool_version=__version__,
