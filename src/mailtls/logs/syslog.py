@@ -10,8 +10,11 @@ from mailtls.logs.timestamps import YearGuesser, split_timestamp
 
 # "mx1 postfix/smtpd[1234]: text", "mx1 sm-mta[99]: text", "mx1 smtpd[7]: text"; the pid is
 # optional ("mx1 postfix/postlogd: ..."). Program names may carry "/" and "-" (syslog_name).
+# The program is matched greedily: no program character is "[" or ":", so it ends where the
+# longest run does either way, and a lazy match (which tries the rest of the pattern after
+# every character) costs twice the time of the whole frame.
 _FRAME = re.compile(
-    r"^(?P<host>\S+) (?P<program>[\w./-]+?)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$"
+    r"^(?P<host>\S+) (?P<program>[\w./-]+)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$"
 )
 
 
