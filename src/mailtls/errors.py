@@ -5,6 +5,7 @@
     MailtlsError                 base of everything mailtls raises on purpose
     ├── UsageError               a wrong argument: bad target, bad option value (exit code 64)
     ├── KnowledgeError           a knowledge data file is missing or fails validation
+    ├── StoreError               the result store cannot be opened, read or written (exit 74)
     └── SmtpProtocolError        the peer broke SMTP framing (line or reply too long, garbage);
         │                        raised by the pure parser, turned into a ProbeResult by the prober
         └── NotSmtpError         what arrived does not even look like an SMTP reply line
@@ -23,6 +24,10 @@ class UsageError(MailtlsError):
 
 class KnowledgeError(MailtlsError):
     """A knowledge data file is missing, malformed or lacks a source."""
+
+
+class StoreError(MailtlsError):
+    """The store cannot be used: unreachable, locked, full, or not a mailtls database."""
 
 
 class SmtpProtocolError(MailtlsError):
