@@ -11,17 +11,19 @@ import asyncio
 import json
 import shutil
 import sys
-import typing
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from mailtls import __version__
+from mailtls.cli_common import (
+    CommandParser,
+    add_probe_options,
+    options_from,
+)
 from mailtls.errors import MailtlsError, UsageError
 from mailtls.models import CheckReport, LogFormat, Target
-from mailtls.net.nameservers import parse_nameserver
 from mailtls.policy.domain import EXIT_SOFTWARE, EXIT_USAGE
-from mailtls.scanner import CheckOptions, check_targets, default_ehlo_name
+from mailtls.scanner import CheckOptions, check_targets
 from mailtls.targets import parse_target
 
 EPILOG = """\
@@ -31,123 +33,14 @@ Online's suites, a domain that does not exist); 3 nothing could be tested; 64 us
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on bad arguments; 2 means "critical" to our monitoring users."""
-
-    def error(self, message: str) -> typing.NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 LOGS_EPILOG = """\
 exit codes: 0 sessions found, all with TLS 1.2 or newer; 1 sessions below TLS 1.2 or in
 plaintext found; 3 no session found in any input; 64 usage error.
 """
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
-    return int(text)
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
-    return int(text)
-
-
-def add_probe_options(parser: argparse.ArgumentParser) -> None:
-    """The options every probing command shares (``check`` now, ``scan`` later)."""
-    defaults = CheckOptions()
-    group = parser.add_argument_group("probing")
-    group.add_argument(
-        "--nameserver",
-        action="append",
-        default=[],
-        metavar="IP[:PORT]",
-        help="DNS resolver to ask (repeatable); default: the system's",
-    )
-    group.add_argument(
-        "--ca-file", type=Path, help="PEM file of trusted roots; default: the system store"
-    )
-    group.add_argument(
-        "--ehlo-name",
-        default=None,
-        help=f"name to send with EHLO/HELO (default: this host's name, {default_ehlo_name()})",
-    )
-    group.add_argument(
-        "--timeout",
-        type=_positive,
-        default=defaults.timeout,
-        metavar="SECONDS",
-        help=f"limit for each network operation (default {defaults.timeout:g})",
-    )
-    group.add_argument(
-        "--greeting-timeout",
-        type=_positive,
-        default=defaults.greeting_timeout,
-        metavar="SECONDS",
-        help="how long to wait for the 220 banner; postscreen and greet_pause delay it on "
-        f"purpose (default {defaults.greeting_timeout:g})",
-    )
-    group.add_argument(
-        "--deadline",
-        type=_positive,
-        default=defaults.deadline,
-        metavar="SECONDS",
-        help=f"limit for all probes of one address (default {defaults.deadline:g})",
-    )
-    group.add_argument(
-        "--port",
-        type=_port,
-        default=defaults.port,
-        help="port for domains and for bracketed targets without one (default 25)",
-    )
-    family = group.add_mutually_exclusive_group()
-    family.add_argument("-4", dest="only_ipv4", action="store_true", help="IPv4 addresses only")
-    family.add_argument("-6", dest="only_ipv6", action="store_true", help="IPv6 addresses only")
-    group.add_argument(
-        "--fast",
-        action="store_true",
-        help="run an address's probes in parallel (several connections at once per server)",
-    )
-    group.add_argument(
-        "--concurrency",
-        type=_count,
-        default=defaults.concurrency,
-        help=f"addresses probed at the same time (default {defaults.concurrency})",
-    )
-
-
-def options_from(args: argparse.Namespace) -> CheckOptions:
-    return CheckOptions(
-        nameservers=tuple(parse_nameserver(text) for text in args.nameserver),
-        ca_file=args.ca_file,
-        ehlo_name=args.ehlo_name or default_ehlo_name(),
-        timeout=args.timeout,
-        greeting_timeout=args.greeting_timeout,
-        deadline=args.deadline,
-        port=args.port,
-        ipv4=not args.only_ipv6,
-        ipv6=not args.only_ipv4,
-        fast=args.fast,
-        concurrency=args.concurrency,
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="mailtls",
         description="Can your mail servers exchange mail with Exchange Online and other "
         "providers that enforce modern TLS? What must you fix?",
