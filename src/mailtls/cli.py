@@ -16,11 +16,12 @@ from typing import TextIO
 
 from mailtls import __version__
 from mailtls.cli_common import (
+    EXIT_STORE,
     CommandParser,
     add_probe_options,
     options_from,
 )
-from mailtls.errors import MailtlsError, UsageError
+from mailtls.errors import MailtlsError, StoreError, UsageError
 from mailtls.models import CheckReport, LogFormat, Target
 from mailtls.policy.domain import EXIT_SOFTWARE, EXIT_USAGE
 from mailtls.scanner import CheckOptions, check_targets
@@ -111,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="show examples of lines that were not understood",
     )
 
+    from mailtls.scan.arguments import register as register_scan
+
+    register_scan(commands)
+
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of a command's --json output"
     )
@@ -194,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             schema = logs_report_schema() if args.document == "logs" else check_report_schema()
             sys.stdout.write(json.dumps(schema, indent=2) + "\n")
             return 0
+        if isinstance(getattr(args, "handler", None), str):
+            from mailtls.scan.command import HANDLERS  # loads the store: only for its commands
+
+            return HANDLERS[args.handler](args)
         if args.command == "demo":
             return _run_demo(args)
         if args.command == "logs":
@@ -202,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_check(targets, options_from(args), args)
     except UsageError as error:
         parser.exit(EXIT_USAGE, f"mailtls: error: {error}\n")
+    except StoreError as error:
+        parser.exit(EXIT_STORE, f"mailtls: store: {error}\n")
     except MailtlsError as error:  # broken installation (e.g. knowledge data), not the user's fault
         parser.exit(EXIT_SOFTWARE, f"mailtls: internal error: {error}\n")
     except KeyboardInterrupt:

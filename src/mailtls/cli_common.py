@@ -12,6 +12,8 @@ from mailtls.net.nameservers import parse_nameserver
 from mailtls.policy.domain import EXIT_USAGE
 from mailtls.scanner import CheckOptions, default_ehlo_name
 
+EXIT_STORE = 74  # sysexits.h EX_IOERR: the result store cannot be read or written
+
 
 class CommandParser(argparse.ArgumentParser):
     """argparse exits with 2 on bad arguments; 2 means "critical" to our monitoring users."""

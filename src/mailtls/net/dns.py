@@ -25,7 +25,13 @@ def _failure_status(error: dns.resolver.NoNameservers) -> DnsStatus:
 class DnsClient:
     """Asks the configured resolvers; caches answers for the lifetime of one run."""
 
-    def __init__(self, nameservers: tuple[Nameserver, ...] = (), *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        nameservers: tuple[Nameserver, ...] = (),
+        *,
+        timeout: float = 10.0,
+        cache_size: int | None = None,
+    ) -> None:
         try:
             resolver = dns.asyncresolver.Resolver(configure=not nameservers)
         except dns.resolver.NoResolverConfiguration:
@@ -38,7 +44,9 @@ class DnsClient:
             ]
         resolver.lifetime = timeout
         resolver.timeout = min(timeout, 3.0)  # per try: retry other servers / again within lifetime
-        resolver.cache = dns.resolver.Cache()
+        # A bulk scan bounds the cache (least recently used answers go first), so memory does
+        # not grow with its list; a check keeps every answer of its few targets.
+        resolver.cache = dns.resolver.LRUCache(cache_size) if cache_size else dns.resolver.Cache()
         self._resolver = resolver
 
     @property

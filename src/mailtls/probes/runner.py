@@ -13,6 +13,7 @@ from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy
 from mailtls.models import AddressObservation, Endpoint, ProbeKind, ProbeResult
 from mailtls.net.smtp_connection import ProbeSettings, run_probe
 from mailtls.probes.plan import remaining_probes
+from mailtls.probes.politeness import PolitenessGate
 from mailtls.tls.contexts import context_for
 
 
@@ -35,15 +36,21 @@ async def observe_address(
     settings: PlanSettings,
     exchange_online: ExchangeOnlinePolicy,
     contexts: Mapping[ProbeKind, ssl.SSLContext],
+    gate: PolitenessGate | None = None,
 ) -> AddressObservation:
-    """Every probe the plan asks for, one connection at a time unless ``fast``."""
+    """Every probe the plan asks for, one connection at a time unless ``fast``.
+
+    With a ``gate`` (bulk scans), each connection waits for the IP's turn, and a probe that met
+    a busy server (421, other 4xx) is tried again after the gate's back-off, within the
+    deadline; the observation keeps the last attempt.
+    """
     loop = asyncio.get_running_loop()
     started_at = datetime.now(UTC)
     started = time.monotonic()
     deadline = loop.time() + settings.deadline_seconds
     results: list[ProbeResult] = []
 
-    async def probe(kind: ProbeKind) -> ProbeResult:
+    async def connect(kind: ProbeKind) -> ProbeResult:
         return await run_probe(
             endpoint,
             kind,
@@ -52,6 +59,18 @@ async def observe_address(
             settings=settings.probe,
             deadline=deadline,
         )
+
+    async def probe(kind: ProbeKind) -> ProbeResult:
+        if gate is None:
+            return await connect(kind)
+        attempt = 0
+        while True:
+            async with gate.connection(endpoint.ip):
+                result = await connect(kind)
+            delay = gate.retry_delay(endpoint.ip, result, attempt)
+            if delay is None or loop.time() + delay >= deadline:
+                return result
+            attempt += 1
 
     while plan := remaining_probes(results, exchange_online):
         if settings.fast and results:

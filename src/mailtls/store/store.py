@@ -26,10 +26,13 @@ from mailtls.models import (
     AddressObservation,
     DomainReport,
     Endpoint,
+    FindingCode,
     RunInfo,
+    Severity,
     Target,
     TargetKind,
 )
+from mailtls.policy.domain import EXIT_CRITICAL, EXIT_OK, EXIT_UNTESTABLE, EXIT_WARNING
 from mailtls.store import codec, rows
 from mailtls.store.location import database_url, describe
 from mailtls.store.migrations import migrate
@@ -65,6 +68,25 @@ class StoredTarget:
     ordinal: int
     line: int
     target: Target
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run's exit code is decided from, counted by the database."""
+
+    results: int
+    tested: int  # results with at least one tested address
+    accepting_no_mail: int  # results whose domain publishes a null MX
+    worst: Severity | None
+
+    @property
+    def exit_code(self) -> int:
+        """``mailtls check``'s exit code over these results (``policy.domain.exit_code``)."""
+        if self.results and self.accepting_no_mail < self.results and not self.tested:
+            return EXIT_UNTESTABLE
+        if self.worst is None or self.worst is Severity.INFO:
+            return EXIT_OK
+        return EXIT_WARNING if self.worst is Severity.WARNING else EXIT_CRITICAL
 
 
 @dataclass(frozen=True)
@@ -292,6 +314,35 @@ class Store:
             targets=row.target_count,
             completed=completed,
         )
+
+    def run_outcome(self, run_id: int) -> RunOutcome:
+        def work(connection: Connection) -> RunOutcome:
+            mine = results.c.run_id == run_id
+            total = connection.execute(select(func.count()).where(mine)).scalar() or 0
+            tested = (
+                connection.execute(
+                    select(func.count()).where(mine).where(results.c.tested_addresses > 0)
+                ).scalar()
+                or 0
+            )
+            null_mx = (
+                connection.execute(
+                    select(func.count(func.distinct(findings.c.result_id)))
+                    .join(results, results.c.id == findings.c.result_id)
+                    .where(mine)
+                    .where(findings.c.mx_host.is_(None))
+                    .where(findings.c.code == FindingCode.NULL_MX.value)
+                ).scalar()
+                or 0
+            )
+            severities = connection.execute(
+                select(results.c.worst_severity).where(mine).distinct()
+            ).scalars()
+            known = [Severity(value) for value in severities if value is not None]
+            worst = max(known, key=lambda severity: severity.rank) if known else None
+            return RunOutcome(total, tested, null_mx, worst)
+
+        return self._read(work)
 
     # --- targets ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select, text
 
 from mailtls.errors import StoreError, UsageError
 from mailtls.models import AddressObservation, DomainReport, Endpoint, TargetKind
-from mailtls.policy.domain import all_findings
+from mailtls.policy.domain import all_findings, exit_code
 from mailtls.store import ListedTarget, Store
 from mailtls.store.codec import without_chains
 from mailtls.store.migrations import LATEST_VERSION
@@ -286,3 +286,21 @@ def test_two_stores_can_read_while_one_writes(tmp_path: Path) -> None:
         thread.start()
         thread.join(timeout=30)
         assert seen == [1]
+
+
+@pytest.mark.parametrize("name", sorted(samples.all_samples()))
+def test_the_run_exit_code_counted_by_the_database_equals_checks(database: str, name: str) -> None:
+    report = samples.all_samples()[name]
+    with Store(database) as store:
+        run_id = new_run(store, listed(*(d.target.original for d in report.domains)))
+        for stored, domain in zip(
+            store.pending_targets(run_id, after=-1, limit=100), report.domains, strict=True
+        ):
+            store.save_result(run_id, stored.target_id, domain, {})
+        assert store.run_outcome(run_id).exit_code == exit_code(report.domains)
+
+
+def test_an_empty_run_exits_like_an_empty_check(database: str) -> None:
+    with Store(database) as store:
+        run_id = new_run(store, [])
+        assert store.run_outcome(run_id).exit_code == exit_code([]) == 0
