@@ -7,8 +7,11 @@ the machine: the same observation always gives the same report.
 
 from __future__ import annotations
 
+import dataclasses
+
 from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy
 from mailtls.knowledge.fingerprint import guess_product
+from mailtls.knowledge.remedies import address_facts, remedy_for
 from mailtls.models import (
     AddressObservation,
     AddressReport,
@@ -266,6 +269,21 @@ def assess_address(
     status_detail = status_finding.message if status_finding else None
     banner = _first_reply(probes, SmtpStage.GREETING)
     keywords = _ehlo_keywords(probes)
+    product = guess_product(
+        banner.text if banner is not None else None,
+        keywords,
+        certificate.leaf.subject if certificate is not None else None,
+        mx_host,
+    )
+    # Each finding carries its fix, specific to the product the address was recognised as.
+    facts = address_facts(mx_host, knowledge.versions, certificate)
+    findings = [
+        dataclasses.replace(
+            found,
+            remedy=remedy_for(found.code, product, facts, exchange_online=exchange_online),
+        )
+        for found in findings
+    ]
     return AddressReport(
         endpoint=observation.endpoint,
         mx_host=mx_host,
@@ -284,12 +302,7 @@ def assess_address(
         verdict=_verdict(status, starttls, knowledge),
         connections=observation.connections,
         elapsed_seconds=observation.elapsed_seconds,
-        product=guess_product(
-            banner.text if banner is not None else None,
-            keywords,
-            certificate.leaf.subject if certificate is not None else None,
-            mx_host,
-        ),
+        product=product,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from mailtls.knowledge.remedies import AddressFacts, remedy_for
 from mailtls.models import (
     AddressReport,
     AddressStatus,
@@ -36,6 +38,14 @@ _DNS_FAILURE_CODE = {
 def _dns_failure(outcome: DnsOutcome) -> Finding:
     code = _DNS_FAILURE_CODE.get(outcome.status, FindingCode.DNS_ERROR)
     return finding(code, f"{outcome.rdtype} {outcome.name}: {outcome.status} ({outcome.detail})")
+
+
+def _with_remedies(findings: Iterable[Finding], mx_host: str | None) -> tuple[Finding, ...]:
+    """DNS findings get the generic fix: no server was reached, so no product is known."""
+    facts = AddressFacts(mx_host=mx_host)
+    return tuple(
+        dataclasses.replace(found, remedy=remedy_for(found.code, None, facts)) for found in findings
+    )
 
 
 def _host_findings(host: ResolvedHost, *, family_filtered: bool) -> list[Finding]:
@@ -151,7 +161,9 @@ def assess_domain(
                 implicit=host.implicit,
                 dns=host.dns,
                 addresses=tuple(reports),
-                findings=tuple(_host_findings(host, family_filtered=family_filtered)),
+                findings=_with_remedies(
+                    _host_findings(host, family_filtered=family_filtered), host.host
+                ),
             )
         )
     all_addresses = [a for h in hosts for a in h.addresses]
@@ -159,7 +171,7 @@ def assess_domain(
         target=resolved.target,
         dns=resolved.dns,
         mx_hosts=tuple(hosts),
-        findings=tuple(_target_findings(resolved)),
+        findings=_with_remedies(_target_findings(resolved), None),
         verdict=domain_verdict(all_addresses),
         tested_addresses=sum(1 for a in all_addresses if a.status in TESTED_STATUSES),
         started_at=started_at,

@@ -2,7 +2,8 @@
 
 Per target: a header (name, worst severity, the Exchange Online verdict in words), DNS answers
 when they explain why nothing was tested, a table of addresses, the findings grouped by
-severity, and the SMTP replies of addresses that could not be tested. A summary line ends it.
+severity, each with its fix (``Finding.remedy``: summary, numbered steps, sources dimmed), and
+the SMTP replies of addresses that could not be tested. A summary line ends it.
 
 Every string a server or a DNS answer supplied is untrusted: it is passed to rich as ``Text``
 (never parsed as markup), its control and formatting characters are shown as escapes, and it is
@@ -34,6 +35,7 @@ from mailtls.models import (
     DomainReport,
     Finding,
     MxHostReport,
+    Remedy,
     Severity,
     SmtpReply,
     TargetKind,
@@ -48,6 +50,8 @@ SMTP_PORT = 25
 MAX_SERVER_TEXT = 160
 MAX_CELL_TEXT = 60
 MAX_REPLIES_PER_ADDRESS = 3
+# Remedy lines are our own data (with a host name from DNS filled in): long, but bounded.
+MAX_REMEDY_LINE = 1000
 _UNLIMITED_WIDTH = 10_000
 
 MARKS = {
@@ -99,11 +103,13 @@ _TRAILING_BLANKS = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-def render_text(report: CheckReport, *, color: bool, width: int | None = None) -> str:
+def render_text(
+    report: CheckReport, *, color: bool, width: int | None = None, advice: bool = True
+) -> str:
     """The report as terminal text; ``width=None`` means ``DEFAULT_WIDTH`` columns.
 
     The result does not depend on the environment (``TERM``, ``NO_COLOR``, ``COLUMNS``): the
-    caller decides colour and width.
+    caller decides colour and width. ``advice=False`` leaves out the fix under each finding.
     """
     buffer = io.StringIO()
     console = Console(
@@ -122,7 +128,7 @@ def render_text(report: CheckReport, *, color: bool, width: int | None = None) -
     for index, domain in enumerate(report.domains):
         if index:
             console.print()
-        console.print(_domain_section(domain, console))
+        console.print(_domain_section(domain, console, advice=advice))
     console.print()
     console.print(_summary_line(report))
     return (
@@ -168,7 +174,7 @@ def _escape(char: str) -> str:
 # --- one target --------------------------------------------------------------------------------
 
 
-def _domain_section(domain: DomainReport, console: Console) -> RenderableType:
+def _domain_section(domain: DomainReport, console: Console, *, advice: bool) -> RenderableType:
     parts: list[RenderableType] = [_domain_header(domain)]
     addresses = [address for mx_host in domain.mx_hosts for address in mx_host.addresses]
     if not addresses or any(outcome.status is not DnsStatus.OK for outcome in domain.dns):
@@ -177,7 +183,7 @@ def _domain_section(domain: DomainReport, console: Console) -> RenderableType:
         parts.extend(_address_section(domain.mx_hosts, console))
     findings = _scoped_findings(domain)
     if findings:
-        parts.extend((Text(""), _findings_block(findings)))
+        parts.extend((Text(""), _findings_block(findings, advice=advice)))
     untestable = [address for address in addresses if address.status is not AddressStatus.OK]
     if untestable:
         parts.extend((Text(""), _replies_block(untestable)))
@@ -476,7 +482,7 @@ def _worst_severity(findings: Iterable[_ScopedFinding]) -> Severity | None:
     return max(severities, key=lambda severity: severity.rank, default=None)
 
 
-def _findings_block(findings: list[_ScopedFinding]) -> Table:
+def _findings_block(findings: list[_ScopedFinding], *, advice: bool) -> Table:
     # The same finding on several addresses is one line listing where it applies.
     grouped: dict[Finding, list[str]] = {}
     for scoped in findings:
@@ -488,6 +494,7 @@ def _findings_block(findings: list[_ScopedFinding]) -> Table:
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_column(overflow="fold", ratio=1)
+    shown: dict[tuple[str, ...], str] = {}  # steps already printed -> the code they were under
     for finding, scopes in ordered:
         message = Text(clean(finding.message, MAX_SERVER_TEXT * 2))
         if scopes:
@@ -495,12 +502,38 @@ def _findings_block(findings: list[_ScopedFinding]) -> Table:
             if len(scopes) > 6:
                 where += f" and {len(scopes) - 6} more"
             message.append(f"\n{where}", style="dim")
+        cell: RenderableType = message
+        if advice and finding.remedy is not None:
+            cell = Group(message, _remedy_block(finding.remedy, shown.get(finding.remedy.steps)))
+            shown.setdefault(finding.remedy.steps, finding.code.value)
         grid.add_row(
             Text(finding.severity.value.upper(), style=SEVERITY_STYLES[finding.severity]),
             Text(clean(finding.code, MAX_CELL_TEXT), style="bold"),
-            message,
+            cell,
         )
     return grid
+
+
+def _remedy_block(remedy: Remedy, same_as: str | None) -> RenderableType:
+    """The fix under a finding: summary, numbered steps (a step may span lines), sources.
+
+    Steps wrap under themselves, not under their number. Steps already printed under another
+    finding are referred to, not repeated.
+    """
+    summary = Text.assemble(("Fix: ", "bold green"), clean(remedy.summary, MAX_REMEDY_LINE))
+    if same_as is not None:
+        return Group(summary, Text(f"  steps as for {same_as} above", style="dim"))
+    steps = Table.grid(padding=(0, 1), pad_edge=False)
+    steps.add_column(no_wrap=True, justify="right")
+    steps.add_column(overflow="fold")
+    for number, step in enumerate(remedy.steps, start=1):
+        lines = (clean(line, MAX_REMEDY_LINE) for line in step.split("\n"))
+        steps.add_row(Text(f"  {number}."), Text("\n".join(lines)))
+    parts: list[RenderableType] = [summary, steps]
+    if remedy.sources:
+        sources = ", ".join(clean(url, MAX_REMEDY_LINE) for url in remedy.sources)
+        parts.append(Text(f"  Sources: {sources}", style="dim"))
+    return Group(*parts)
 
 
 def _replies_block(addresses: Iterable[AddressReport]) -> RenderableType:

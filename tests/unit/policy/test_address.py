@@ -255,3 +255,50 @@ def test_tls13_only_is_not_called_ready() -> None:
     assert FindingCode.TLS12_UNSUPPORTED in codes(report)
     message = next(f.message for f in report.findings if f.code is FindingCode.TLS12_UNSUPPORTED)
     assert "only TLS 1.3" in message
+
+
+EXCHANGE_GREETING = SmtpExchange(
+    SmtpStage.GREETING,
+    None,
+    SmtpReply(220, ("mx Microsoft ESMTP MAIL Service ready at Mon, 11 Jan 2021 09:00:00 +0000",)),
+)
+EXCHANGE_EHLO = SmtpExchange(
+    SmtpStage.EHLO,
+    "EHLO probe",
+    SmtpReply(250, ("mx", "STARTTLS", "X-ANONYMOUSTLS", "XRDST", "XSHADOWREQUEST")),
+)
+
+
+def exchange(probe: ProbeResult) -> ProbeResult:
+    return ProbeResult(
+        probe.kind, probe.outcome, probe.handshake, probe.stage, probe.reason,
+        exchanges=(EXCHANGE_GREETING, EXCHANGE_EHLO),
+    )  # fmt: skip
+
+
+def test_findings_carry_the_fix_for_the_recognised_product() -> None:
+    report = assess(
+        exchange(ok(K.DEFAULT, TlsVersion.TLS1_0, "ECDHE-RSA-AES256-SHA")),
+        exchange(ok(K.TLS1_0, TlsVersion.TLS1_0, "ECDHE-RSA-AES256-SHA")),
+        exchange(refused(K.TLS1_1)),
+        exchange(refused(K.TLS1_2)),
+        exchange(refused(K.TLS1_3)),
+    )
+    assert report.product.product == "exchange-2013-or-later"
+    remedies = {f.code: f.remedy for f in report.findings}
+    tls12 = remedies[FindingCode.TLS12_UNSUPPORTED]
+    assert tls12 is not None
+    assert tls12.product == "exchange-2013-or-later"
+    assert any("CU19" in step for step in tls12.steps)
+    assert remedies[FindingCode.TLS10_ENABLED] is not None
+    assert remedies[FindingCode.TLS13_UNSUPPORTED] is None  # informational
+
+
+def test_an_unrecognised_server_gets_the_generic_fix() -> None:
+    plain = ProbeResult(K.DEFAULT, ProbeOutcome.NO_STARTTLS, exchanges=(
+        SmtpExchange(SmtpStage.GREETING, None, SmtpReply(220, ("mx ESMTP ready",))), EHLO))  # fmt: skip
+    report = assess(plain)
+    (missing,) = [f for f in report.findings if f.code is FindingCode.STARTTLS_MISSING]
+    assert missing.remedy is not None
+    assert missing.remedy.product is None
+    assert "mx.example.net" in missing.remedy.summary

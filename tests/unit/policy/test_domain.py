@@ -171,3 +171,23 @@ def test_one_tested_domain_among_failures_gives_the_worst_severity() -> None:
                   {"192.0.2.1": ProbeOutcome.NEGOTIATED})  # fmt: skip
     missing = domain(mx_outcome(status=DnsStatus.NXDOMAIN), [], {})
     assert exit_code([good, missing]) == EXIT_CRITICAL
+
+
+def test_dns_findings_carry_the_generic_fix_and_a_null_mx_none() -> None:
+    dangling = domain(
+        mx_outcome("10 mx.example.net.", "20 gone.example.net."),
+        [host("mx.example.net", "192.0.2.1"), host("gone.example.net", pref=20)],
+        {"192.0.2.1": ProbeOutcome.NEGOTIATED},
+    )
+    (unresolvable,) = dangling.mx_hosts[1].findings
+    assert unresolvable.remedy is not None
+    assert unresolvable.remedy.product is None
+    assert "gone.example.net" in unresolvable.remedy.steps[0]
+    mixed = domain(mx_outcome("0 .", "10 mx.example.net."), [host("mx.example.net", "192.0.2.1")],
+                   {"192.0.2.1": ProbeOutcome.NEGOTIATED})  # fmt: skip
+    (null_mixed,) = mixed.findings
+    assert null_mixed.code is FindingCode.NULL_MX_MIXED
+    assert null_mixed.remedy is not None
+    assert "rfc7505" in null_mixed.remedy.sources[0]
+    (null_mx,) = domain(mx_outcome("0 ."), [], {}).findings
+    assert null_mx.remedy is None

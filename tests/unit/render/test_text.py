@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from rich.cells import cell_len
 
+from mailtls.knowledge.remedies import AddressFacts, remedy_for
+from mailtls.models import (
+    CheckReport,
+    Confidence,
+    Finding,
+    FindingCode,
+    ProductGuess,
+    Remedy,
+)
+from mailtls.policy.codes import finding
 from mailtls.render.text import clean, render_text
 from tests.unit.render import samples
 
@@ -190,3 +201,103 @@ def test_clean_escapes_and_cuts() -> None:
     assert clean("A" * 11, limit=10) == "A" * 9 + "… (cut, 11 characters)"
     # Escapes count towards the limit: they are what takes up the screen.
     assert clean("\x00" * 5, limit=10) == "\\x00\\x00… (cut, 5 characters)"
+
+
+# --- the fix under each finding ------------------------------------------------------------------
+
+
+def with_remedies(report: CheckReport, product: str | None = "postfix") -> CheckReport:
+    """The report with every finding carrying its real remedy, for a server taken as ``product``."""
+    guess = ProductGuess(product, product or "unknown", None, Confidence.HIGH, ())
+
+    def fix(findings: tuple[Finding, ...], host: str | None) -> tuple[Finding, ...]:
+        facts = AddressFacts(mx_host=host)
+        return tuple(
+            dataclasses.replace(f, remedy=remedy_for(f.code, guess, facts)) for f in findings
+        )
+
+    domains = []
+    for domain in report.domains:
+        hosts = tuple(
+            dataclasses.replace(
+                mx_host,
+                findings=fix(mx_host.findings, mx_host.host),
+                addresses=tuple(
+                    dataclasses.replace(a, findings=fix(a.findings, mx_host.host))
+                    for a in mx_host.addresses
+                ),
+            )
+            for mx_host in domain.mx_hosts
+        )
+        domains.append(
+            dataclasses.replace(domain, mx_hosts=hosts, findings=fix(domain.findings, None))
+        )
+    return dataclasses.replace(report, domains=tuple(domains))
+
+
+def test_each_finding_shows_its_fix_with_numbered_steps_and_sources() -> None:
+    text = render_text(with_remedies(SAMPLES["legacy_tls10"]), color=False, width=WIDE)
+    block = text.split("CRITICAL  TLS12_UNSUPPORTED", 1)[1].split("WARNING", 1)[0]
+    assert "Fix: Enable TLS 1.2 on Postfix, for receiving and for sending" in flat(block)
+    assert re.search(r"^\s+1\. Minimum versions: ", block, flags=re.MULTILINE)
+    assert "smtpd_tls_protocols = >=TLSv1.2" in flat(block)
+    assert "Sources: https://" in flat(block)
+
+
+def test_a_multi_line_step_keeps_its_lines() -> None:
+    report = with_remedies(SAMPLES["legacy_tls10"], "exchange-2013-or-later")
+    text = render_text(report, color=False, width=WIDE)
+    lines = [line.strip() for line in text.splitlines()]
+    header = lines.index("Windows Registry Editor Version 5.00")
+    assert lines[header + 1] == ""
+    assert lines[header + 2].startswith("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet")
+
+
+def test_steps_already_shown_are_referred_to() -> None:
+    base = SAMPLES["legacy_tls10"]
+    tls10 = finding(FindingCode.TLS10_ENABLED, "TLS 1.0 is accepted")
+    tls11 = finding(FindingCode.TLS11_ENABLED, "TLS 1.1 is accepted")
+    domain = base.domains[0]
+    address = dataclasses.replace(domain.mx_hosts[0].addresses[0], findings=(tls10, tls11))
+    host = dataclasses.replace(domain.mx_hosts[0], addresses=(address,))
+    report = with_remedies(
+        dataclasses.replace(base, domains=(dataclasses.replace(domain, mx_hosts=(host,)),))
+    )
+    text = flat(render_text(report, color=False, width=WIDE))
+    assert "steps as for TLS10_ENABLED above" in text
+    assert text.count("smtpd_tls_mandatory_protocols = >=TLSv1.2") == 1
+
+
+def test_advice_can_be_left_out() -> None:
+    report = with_remedies(SAMPLES["legacy_tls10"])
+    assert "Fix:" in render_text(report, color=False, width=WIDE)
+    quiet = render_text(report, color=False, width=WIDE, advice=False)
+    assert "Fix:" not in quiet
+    assert quiet == render_text(SAMPLES["legacy_tls10"], color=False, width=WIDE)
+
+
+def test_remedy_text_is_escaped_like_server_text() -> None:
+    report = with_remedies(SAMPLES["legacy_tls10"])
+    domain = report.domains[0]
+    address = domain.mx_hosts[0].addresses[0]
+    hostile = Remedy("Fix \x1b[31mred\x1b[0m", ("step\u202eevil", "two\nlines"), None, ())
+    marked = dataclasses.replace(address.findings[0], remedy=hostile)
+    address = dataclasses.replace(address, findings=(marked,))
+    host = dataclasses.replace(domain.mx_hosts[0], addresses=(address,))
+    report = dataclasses.replace(report, domains=(dataclasses.replace(domain, mx_hosts=(host,)),))
+    text = render_text(report, color=False, width=WIDE)
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+    assert "Fix \\x1b[31mred\\x1b[0m" in text
+    assert "step\\u202eevil" in text
+
+
+@pytest.mark.parametrize("width", [60, NARROW, WIDE])
+@pytest.mark.parametrize("product", ["postfix", "exchange-2013-or-later", None])
+def test_fixes_stay_within_the_width(width: int, product: str | None) -> None:
+    for name in ("legacy_tls10", "no_starttls", "hostile"):
+        if name not in SAMPLES:
+            continue
+        text = render_text(with_remedies(SAMPLES[name], product), color=True, width=width)
+        for line in text.splitlines():
+            assert cell_len(SGR.sub("", line)) <= width, line
