@@ -76,7 +76,15 @@ def read_csv_list(
     """Targets from one column of a CSV file; a named column needs a header row."""
     reader = csv.reader(lines)
     index = None if column.name else (column.position or 1) - 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # A stray carriage return or NUL byte: this line is lost, the reader goes on.
+            yield InputProblem(reader.line_num, "", f"not readable as CSV: {error}")
+            continue
         number = reader.line_num
         if index is None:
             if not any(cell.strip() for cell in row):
