@@ -8,15 +8,15 @@ spans a log rotation is still one session.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mailtls import __version__
 from mailtls.logs.aggregate import PeerAggregator, tls12_impact
-from mailtls.logs.base import LineKind, LogParser
+from mailtls.logs.base import LinesResult, LogParser
 from mailtls.logs.detect import detect_format, parser_for
-from mailtls.logs.inputs import Line, LineReader, Source, expand_sources
+from mailtls.logs.inputs import LineBatch, LineReader, Source, expand_sources
 from mailtls.logs.report import BELOW_TLS12, LogsReport, SessionKind, SourceSummary
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import SCHEMA_VERSION, LogFormat, SessionObservation
@@ -45,19 +45,27 @@ class _SourceTally:
     last_seen: datetime | None = None
     examples: list[str] = field(default_factory=list)
 
-    def count(self, kind: LineKind, line: Line) -> None:
-        self.lines += 1
-        if line.too_long:
-            self.too_long += 1
-            kind = LineKind.UNPARSED
-        if kind is LineKind.USED:
-            self.used += 1
-        elif kind is LineKind.IGNORED:
-            self.ignored += 1
-        else:
-            self.unparsed += 1
-            if len(self.examples) < UNPARSED_EXAMPLES:
-                self.examples.append(f"{line.origin}: {line.text[:200]}")
+    def count(self, lines: Sequence[str], first_number: int, result: LinesResult) -> None:
+        """Count a run of lines by what the parser made of them."""
+        self.lines += len(lines)
+        self.used += result.used
+        self.ignored += result.ignored
+        self.unparsed += len(result.unparsed)
+        for index in result.unparsed:
+            self.example(lines[index], first_number + index)
+
+    def count_unparsed(self, lines: Sequence[str], first_number: int, *, cut: bool) -> None:
+        """Count a run of lines that no parser read (no format), or that were cut."""
+        self.lines += len(lines)
+        self.unparsed += len(lines)
+        if cut:
+            self.too_long += len(lines)
+        for index, line in enumerate(lines[: UNPARSED_EXAMPLES - len(self.examples)]):
+            self.example(line, first_number + index)
+
+    def example(self, line: str, number: int) -> None:
+        if len(self.examples) < UNPARSED_EXAMPLES:
+            self.examples.append(f"{self.name}:{number}: {line[:200]}")
 
     def saw(self, observation: SessionObservation) -> None:
         self.sessions += 1
@@ -98,22 +106,20 @@ class _Run:
 
     def read(self, source: Source) -> SourceSummary:
         reader = LineReader(source)
-        lines = iter(reader)
-        head = list(itertools.islice(lines, DETECTION_LINES))
+        batches = reader.batches()
+        head: list[LineBatch] = []
+        for batch in batches:
+            head.append(batch)
+            if batch.last_number >= DETECTION_LINES:
+                break
         tally = _SourceTally(source.name)
-        tally.format = self.forced_format or detect_format([line.text for line in head])
-        all_lines: Iterator[Line] = itertools.chain(head, lines)
-        if tally.format is None:
-            for line in all_lines:
-                tally.count(LineKind.UNPARSED, line)
-        else:
-            parser = self.parser(tally.format)
+        first_lines = [text for batch in head for text in batch.texts][:DETECTION_LINES]
+        tally.format = self.forced_format or detect_format(first_lines)
+        parser = None if tally.format is None else self.parser(tally.format)
+        if tally.format is not None:
             self.last_tally[tally.format] = tally
-            for line in all_lines:
-                result = parser.feed(line.text, line.origin)
-                tally.count(result.kind, line)
-                for observation in result.observations:
-                    self.record(observation, tally)
+        for batch in itertools.chain(head, batches):
+            self.feed(parser, batch, tally)
         # The summary names the source already: say where in it, and what.
         problems = tuple(
             f"after line {p.line_number}: {p.message}" if p.line_number else p.message
@@ -122,6 +128,41 @@ class _Run:
         if tally.format is None and tally.lines:
             problems += ("not a log format mailtls knows (use --format to force one)",)
         return tally.summary(problems)
+
+    def feed(self, parser: LogParser | None, batch: LineBatch, tally: _SourceTally) -> None:
+        """One batch of lines to the parser, in runs between the lines that were cut (most
+        batches have none: one run)."""
+        texts, first = batch.texts, batch.first_number
+        start = 0
+        for cut in sorted(number - first for number in batch.too_long):
+            self.feed_run(parser, texts[start:cut], first + start, tally)
+            self.feed_run(parser, texts[cut : cut + 1], first + cut, tally, cut=True)
+            start = cut + 1
+        self.feed_run(parser, texts[start:] if start else texts, first + start, tally)
+
+    def feed_run(
+        self,
+        parser: LogParser | None,
+        lines: Sequence[str],
+        first_number: int,
+        tally: _SourceTally,
+        *,
+        cut: bool = False,
+    ) -> None:
+        """A line that was cut still goes to the parser (it may open or end a session), but
+        counts as unparsed whatever the parser made of it."""
+        if not lines:
+            return
+        if parser is None:
+            tally.count_unparsed(lines, first_number, cut=cut)
+            return
+        result = parser.feed_lines(lines, tally.name, first_number)
+        for observation in result.observations:
+            self.record(observation, tally)
+        if cut:
+            tally.count_unparsed(lines, first_number, cut=cut)
+        else:
+            tally.count(lines, first_number, result)
 
     def record(self, observation: SessionObservation, tally: _SourceTally) -> None:
         self.peers.add(observation)

@@ -9,6 +9,7 @@ reported as UNPARSED and the batch goes on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +33,16 @@ IGNORED = FeedResult(LineKind.IGNORED)
 UNPARSED = FeedResult(LineKind.UNPARSED)
 
 
+@dataclass(frozen=True)
+class LinesResult:
+    """What a run of consecutive lines gave: how many of each kind, and the sessions."""
+
+    used: int
+    ignored: int
+    unparsed: tuple[int, ...]  # the indexes (in the run) of the UNPARSED lines
+    observations: tuple[SessionObservation, ...]
+
+
 class LogParser(ABC):
     """One log format. ``origin`` names the line ("mail.log:1234") for examples and reports."""
 
@@ -40,6 +51,26 @@ class LogParser(ABC):
     @abstractmethod
     def feed(self, line: str, origin: str) -> FeedResult:
         """Read one line (without its line ending); return what it completed."""
+
+    def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
+        """Read consecutive lines of ``source``, the first of them its line ``first_number``.
+
+        The same as :meth:`feed` on each line with the origin ``"source:number"``. Parsers of
+        logs with millions of lines override it to spell an origin out only where a session
+        needs one, and to count lines without a result per line.
+        """
+        ignored = 0
+        unparsed: list[int] = []
+        observations: list[SessionObservation] = []
+        for index, line in enumerate(lines):
+            result = self.feed(line, f"{source}:{first_number + index}")
+            if result.kind is LineKind.IGNORED:
+                ignored += 1
+            elif result.kind is LineKind.UNPARSED:
+                unparsed.append(index)
+            observations.extend(result.observations)
+        used = len(lines) - ignored - len(unparsed)
+        return LinesResult(used, ignored, tuple(unparsed), tuple(observations))
 
     def finish(self) -> tuple[SessionObservation, ...]:
         """Sessions still open at the end of input (e.g. connect seen, disconnect not yet)."""

@@ -68,14 +68,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from ipaddress import ip_address
 
-from mailtls.logs.base import IGNORED, UNPARSED, USED, FeedResult, LogParser
-from mailtls.logs.syslog import SyslogLine, address_domain, parse_syslog
+from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
+from mailtls.logs.syslog import address_domain, match_syslog
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
@@ -184,7 +185,18 @@ def _tls(match: re.Match[str]) -> _Tls:
     return _Tls(_TLS_VERSIONS.get(protocol), match.group("cipher"), protocol)
 
 
-_Key = tuple[str, str, int | None]  # (host, program, pid) of the process that logged a line
+# (host, program, pid) of the process that logged a line, as logged ("[1234]" -> "1234")
+_Key = tuple[str, str, str | None]
+# Where a line came from: (source, line number), or (origin, None) for a line fed with its origin
+# already spelled out. Spelled "source:number" only for the lines that sessions name.
+_Where = tuple[str, int | None]
+
+USED, IGNORED, UNPARSED = LineKind.USED, LineKind.IGNORED, LineKind.UNPARSED
+
+
+def _origin(where: _Where) -> str:
+    source, number = where
+    return source if number is None else f"{source}:{number}"
 
 
 @dataclass
@@ -194,7 +206,7 @@ class _Inbound:
     started: datetime
     peer: _Peer
     wrapped: bool
-    last_origin: str
+    last_line: _Where
     tls: _Tls | None = None
     handshake_failed: bool = False
     authenticated: bool = False
@@ -207,7 +219,7 @@ class _Connection:
     relay: str  # "host[addr]:port" exactly as logged: TLS and delivery lines name it alike
     peer: _Peer
     started: datetime
-    origin: str
+    line: _Where  # the line that opened it
     tls: _Tls | None = None
     failed: bool = False  # its handshake failed; already emitted as such
     counted: bool = False  # emitted (or, for a cached connection, emitted at its first use)
@@ -289,6 +301,26 @@ class PostfixParser(LogParser):
     # --- the interface ----------------------------------------------------------------------
 
     def feed(self, line: str, origin: str) -> FeedResult:
+        emitted: list[SessionObservation] = []
+        kind = self._read(line, (origin, None), emitted)
+        return FeedResult(kind, tuple(emitted))
+
+    def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
+        emitted: list[SessionObservation] = []
+        ignored = 0
+        unparsed: list[int] = []
+        read = self._read
+        for index, line in enumerate(lines):
+            kind = read(line, (source, first_number + index), emitted)
+            if kind is IGNORED:
+                ignored += 1
+            elif kind is UNPARSED:
+                unparsed.append(index)
+        used = len(lines) - ignored - len(unparsed)
+        return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
+
+    def _read(self, line: str, where: _Where, emitted: list[SessionObservation]) -> LineKind:
+        """One line; the sessions it completes go to ``emitted``."""
         if "mtp" not in line:
             # Only smtpd, smtp and lmtp lines carry sessions, and every such line names its
             # daemon. Most lines of a busy log are other daemons' (qmgr, cleanup...): when one
@@ -296,21 +328,25 @@ class PostfixParser(LogParser):
             last = self._years.last_stamp
             if last is not None and line.startswith(last[0]) and ": " in line:
                 return IGNORED
-        frame = parse_syslog(line, self._years)
-        if frame is None:
+        framed = match_syslog(line, self._years)
+        if framed is None:
             return UNPARSED
-        daemon = self._daemon_of(frame.program)
+        moment, frame = framed
+        host, program, pid, text = frame.group("host", "program", "pid", "text")
+        daemon = self._daemon_of(program)
         if daemon is None:
             return IGNORED
+        key = (host, program, pid)
         if daemon is _Daemon.CLIENT:
-            return self._client_line(frame, origin)
-        return self._server_line(frame, origin, wrapped=daemon is _Daemon.WRAPPED_SERVER)
+            return self._client_line(text, key, moment, where, emitted)
+        wrapped = daemon is _Daemon.WRAPPED_SERVER
+        return self._server_line(text, key, moment, where, emitted, wrapped=wrapped)
 
     def finish(self) -> tuple[SessionObservation, ...]:
         observations = [self._close_inbound(session, None) for session in self._inbound.values()]
         for client in self._clients.values():
             if client.connection is not None:
-                observations.extend(self._unreported(client.connection))
+                self._unreported(client.connection, observations)
         self._inbound.clear()
         self._clients.clear()
         return tuple(observations)
@@ -360,19 +396,25 @@ class PostfixParser(LogParser):
 
     # --- smtpd: inbound ---------------------------------------------------------------------
 
-    def _server_line(self, frame: SyslogLine, origin: str, *, wrapped: bool) -> FeedResult:
-        text = frame.text
-        key = (frame.host, frame.program, frame.pid)
+    def _server_line(
+        self,
+        text: str,
+        key: _Key,
+        moment: datetime,
+        where: _Where,
+        emitted: list[SessionObservation],
+        *,
+        wrapped: bool,
+    ) -> LineKind:
         if text.startswith("connect from"):
             match = _CONNECT_FROM.match(text)
             if match is None:
                 return UNPARSED
-            emitted: tuple[SessionObservation, ...] = ()
             previous = self._inbound.pop(key, None)
             if previous is not None:  # its disconnect line is missing (a crash, lost lines)
-                emitted = (self._close_inbound(previous, origin),)
-            self._open_inbound(key, _Inbound(frame.timestamp, _peer(match), wrapped, origin))
-            return FeedResult(USED.kind, emitted)
+                emitted.append(self._close_inbound(previous, where))
+            self._open_inbound(key, _Inbound(moment, _peer(match), wrapped, where))
+            return USED
         if text.startswith("disconnect from"):
             match = _DISCONNECT_FROM.match(text)
             if match is None:
@@ -381,9 +423,8 @@ class PostfixParser(LogParser):
             if session is None:
                 self._count("cut_sessions")
                 return USED
-            return FeedResult(
-                USED.kind, (self._close_inbound(session, origin, _command_counts(match)),)
-            )
+            emitted.append(self._close_inbound(session, where, _command_counts(match)))
+            return USED
         if "TLS connection " in text:
             match = _TLS_SUMMARY.match(text)
             if match is None:
@@ -391,14 +432,14 @@ class PostfixParser(LogParser):
             if match.group("direction") != "from":
                 return IGNORED
             self._count("inbound_tls_lines")
-            session = self._session(key, frame, origin, _peer(match), wrapped)
+            session = self._session(key, moment, where, _peer(match), wrapped)
             session.tls = self._checked_tls(_tls(match))
             return USED
         if text.startswith("SSL_accept error"):
             match = _SSL_ACCEPT_ERROR.match(text)
             if match is None:
                 return UNPARSED
-            self._session(key, frame, origin, _peer(match), wrapped).handshake_failed = True
+            self._session(key, moment, where, _peer(match), wrapped).handshake_failed = True
             return USED
         if ": client=" in text and "sasl_" in text:
             match = _SASL_CLIENT.match(text)
@@ -406,24 +447,19 @@ class PostfixParser(LogParser):
             if match is None or session is None:
                 return IGNORED
             session.authenticated = True
-            session.last_origin = origin
+            session.last_line = where
             return USED
         return IGNORED
 
     def _session(
-        self,
-        key: _Key,
-        frame: SyslogLine,
-        origin: str,
-        peer: _Peer,
-        wrapped: bool,
+        self, key: _Key, moment: datetime, where: _Where, peer: _Peer, wrapped: bool
     ) -> _Inbound:
         """The open session of this process; a TLS line without one opens it (log cut)."""
         session = self._inbound.get(key)
         if session is None:
-            session = _Inbound(frame.timestamp, peer, wrapped, origin)
+            session = _Inbound(moment, peer, wrapped, where)
             self._open_inbound(key, session)
-        session.last_origin = origin
+        session.last_line = where
         return session
 
     def _open_inbound(self, key: _Key, session: _Inbound) -> None:
@@ -435,10 +471,11 @@ class PostfixParser(LogParser):
     def _close_inbound(
         self,
         session: _Inbound,
-        origin: str | None,
+        where: _Where | None,
         counts: dict[str, tuple[int, int]] | None = None,
     ) -> SessionObservation:
-        """The observation for a session that ended (``counts`` is None when no line said so)."""
+        """The observation for a session that ended at line ``where`` (None: at the end of the
+        input); ``counts`` is None when no line said how it ended."""
         self._count("inbound")
         submission = session.authenticated or (counts is not None and _succeeded(counts, "auth"))
         tls_version: TlsVersion | None = None
@@ -464,19 +501,24 @@ class PostfixParser(LogParser):
             cipher=cipher,
             role=PeerRole.SUBMISSION if submission else PeerRole.MTA,
             version_ambiguous=ambiguous,
-            origin=origin if origin is not None else session.last_origin,
+            origin=_origin(where if where is not None else session.last_line),
         )
 
     # --- smtp / lmtp: outbound --------------------------------------------------------------
 
-    def _client_line(self, frame: SyslogLine, origin: str) -> FeedResult:
-        text = frame.text
-        key = (frame.host, frame.program, frame.pid)
+    def _client_line(
+        self,
+        text: str,
+        key: _Key,
+        moment: datetime,
+        where: _Where,
+        emitted: list[SessionObservation],
+    ) -> LineKind:
         if ": to=<" in text:
             delivery = _delivery(text)
             if delivery is None:
                 return IGNORED
-            return self._delivery(key, frame, origin, delivery)
+            return self._delivery(key, moment, where, delivery, emitted)
         if "TLS connection " in text:
             match = _TLS_SUMMARY.match(text)
             if match is None:
@@ -485,39 +527,40 @@ class PostfixParser(LogParser):
                 return IGNORED
             self._count("outbound_tls_lines")
             client = self._client(key)
-            emitted = self._end_connection(client)
+            self._end_connection(client, emitted)
             connection = _Connection(
                 relay=_relay_text(match),
                 peer=_peer(match),
-                started=frame.timestamp,
-                origin=origin,
+                started=moment,
+                line=where,
                 tls=self._checked_tls(_tls(match)),
             )
             if match.group("usage") == "reused":
                 connection.counted = True  # a cached connection: counted by its first use
             client.connection = connection
-            return FeedResult(USED.kind, emitted)
+            return USED
         if text.startswith("SSL_connect error"):
             match = _SSL_CONNECT_ERROR.match(text)
             if match is None:
                 return UNPARSED
             client = self._client(key)
-            emitted = self._end_connection(client)
+            self._end_connection(client, emitted)
             failed = _Connection(
                 relay=_relay_text(match),
                 peer=_peer(match),
-                started=frame.timestamp,
-                origin=origin,
+                started=moment,
+                line=where,
                 failed=True,
                 counted=True,
             )
             client.connection = failed
-            return FeedResult(USED.kind, (*emitted, self._outbound(failed, origin)))
+            emitted.append(self._outbound(failed, where))
+            return USED
         if text.startswith("connect to "):
             if _CONNECT_TO.match(text) is None:
                 return IGNORED  # no "host[addr]": not the connection failure we know
-            emitted = self._end_connection(self._client(key))
-            return FeedResult(USED.kind, emitted)
+            self._end_connection(self._client(key), emitted)
+            return USED
         cannot = _CANNOT_START_TLS.match(text)
         if cannot is not None:
             client = self._client(key)
@@ -530,8 +573,13 @@ class PostfixParser(LogParser):
         return IGNORED
 
     def _delivery(
-        self, key: _Key, frame: SyslogLine, origin: str, delivery: _Delivery
-    ) -> FeedResult:
+        self,
+        key: _Key,
+        moment: datetime,
+        where: _Where,
+        delivery: _Delivery,
+        emitted: list[SessionObservation],
+    ) -> LineKind:
         relay_match = _RELAY.match(delivery.relay)
         if relay_match is None:
             return IGNORED  # relay=none: no connection was made
@@ -544,41 +592,38 @@ class PostfixParser(LogParser):
         relay, queue_id = delivery.relay, delivery.queue_id
         handshake_failed = delivery.reason.startswith("Cannot start TLS")
         client = self._client(key)
-        emitted: list[SessionObservation] = []
         if client.failed_queue_id == queue_id:
             # tlsproxy's handshake failed, Postfix retried: the failure is a session too.
             client.failed_queue_id = None
-            emitted.extend(self._end_connection(client))
-            client.connection = _Connection(
-                relay, peer, frame.timestamp, origin, failed=True, counted=True
-            )
-            emitted.append(self._outbound(client.connection, origin))
+            self._end_connection(client, emitted)
+            client.connection = _Connection(relay, peer, moment, where, failed=True, counted=True)
+            emitted.append(self._outbound(client.connection, where))
         current = client.connection
         if current is not None and current.relay == relay:
             if current.failed and handshake_failed:
-                return FeedResult(USED.kind, tuple(emitted))  # that failure, already emitted
+                return USED  # that failure, already emitted
             if not current.failed and not current.counted:
                 current.counted, current.queue_id = True, queue_id
                 current.domain = delivery.recipient_domain
-                emitted.append(self._outbound(current, origin))
-                return FeedResult(USED.kind, tuple(emitted))
+                emitted.append(self._outbound(current, where))
+                return USED
             if not current.failed and current.queue_id == queue_id:
-                return FeedResult(USED.kind, tuple(emitted))  # another recipient, same session
+                return USED  # another recipient, same session
         # A connection without a TLS line: plaintext. (A different message without conn_use is
         # a new connection: a process reuses one only through the connection cache.)
-        emitted.extend(self._end_connection(client))
+        self._end_connection(client, emitted)
         client.connection = _Connection(
             relay,
             peer,
-            frame.timestamp,
-            origin,
+            moment,
+            where,
             failed=handshake_failed,
             counted=True,
             queue_id=queue_id,
             domain=delivery.recipient_domain,
         )
-        emitted.append(self._outbound(client.connection, origin))
-        return FeedResult(USED.kind, tuple(emitted))
+        emitted.append(self._outbound(client.connection, where))
+        return USED
 
     def _client(self, key: _Key) -> _Client:
         client = self._clients.pop(key, None)
@@ -591,19 +636,20 @@ class PostfixParser(LogParser):
         self._clients[key] = client  # most recently used last: the oldest goes first
         return client
 
-    def _end_connection(self, client: _Client) -> tuple[SessionObservation, ...]:
+    def _end_connection(self, client: _Client, emitted: list[SessionObservation]) -> None:
         """The process moved on: its last connection is over, reported if it never was."""
         connection, client.connection = client.connection, None
-        return self._unreported(connection) if connection is not None else ()
+        if connection is not None:
+            self._unreported(connection, emitted)
 
-    def _unreported(self, connection: _Connection) -> tuple[SessionObservation, ...]:
-        if connection.counted:
-            return ()
-        connection.counted = True
-        # A TLS connection whose deliveries the log does not show: its TLS line is its record.
-        return (self._outbound(connection, connection.origin),)
+    def _unreported(self, connection: _Connection, emitted: list[SessionObservation]) -> None:
+        if not connection.counted:
+            connection.counted = True
+            # A TLS connection whose deliveries the log does not show: its TLS line is its
+            # record.
+            emitted.append(self._outbound(connection, connection.line))
 
-    def _outbound(self, connection: _Connection, origin: str) -> SessionObservation:
+    def _outbound(self, connection: _Connection, where: _Where) -> SessionObservation:
         self._count("outbound")
         tls = connection.tls
         if connection.failed:
@@ -620,7 +666,7 @@ class PostfixParser(LogParser):
             cipher=tls.cipher if tls is not None else None,
             role=PeerRole.MTA,
             version_ambiguous=tls is not None and tls.version is None,
-            origin=origin,
+            origin=_origin(where),
             peer_domain=connection.domain,
         )
 

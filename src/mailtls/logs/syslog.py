@@ -6,16 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailtls.logs.timestamps import YearGuesser, split_timestamp
+from mailtls.logs.timestamps import YearGuesser, leading_timestamp
 
 # "mx1 postfix/smtpd[1234]: text", "mx1 sm-mta[99]: text", "mx1 smtpd[7]: text"; the pid is
 # optional ("mx1 postfix/postlogd: ..."). Program names may carry "/" and "-" (syslog_name).
 # The program is matched greedily: no program character is "[" or ":", so it ends where the
 # longest run does either way, and a lazy match (which tries the rest of the pattern after
-# every character) costs twice the time of the whole frame.
-_FRAME = re.compile(
-    r"^(?P<host>\S+) (?P<program>[\w./-]+)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$"
-)
+# every character) costs twice the time of the whole frame. No "^": it is matched where the
+# time stamp ends (``match(line, pos)``), so the line is not copied first.
+_FRAME = re.compile(r"(?P<host>\S+) (?P<program>[\w./-]+)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$")
 
 
 @dataclass(frozen=True)
@@ -29,20 +28,32 @@ class SyslogLine:
 
 def parse_syslog(line: str, years: YearGuesser) -> SyslogLine | None:
     """The frame of a syslog line, or None when the line has none (garbage, another format)."""
-    stamped = split_timestamp(line, years)
-    if stamped.timestamp is None:
+    framed = match_syslog(line, years)
+    if framed is None:
         return None
-    frame = _FRAME.match(stamped.rest)
-    if frame is None:
-        return None
+    timestamp, frame = framed
     pid = frame.group("pid")
     return SyslogLine(
-        timestamp=stamped.timestamp,
+        timestamp=timestamp,
         host=frame.group("host"),
         program=frame.group("program"),
         pid=int(pid) if pid else None,
         text=frame.group("text"),
     )
+
+
+def match_syslog(line: str, years: YearGuesser) -> tuple[datetime, re.Match[str]] | None:
+    """The time and the frame's match (groups ``host``, ``program``, ``pid``, ``text``), or None.
+
+    :func:`parse_syslog` without building a value: for parsers that read millions of lines and
+    want only some of the groups.
+    """
+    stamped = leading_timestamp(line, years)
+    if stamped is None:
+        return None
+    timestamp, rest_at = stamped
+    frame = _FRAME.match(line, rest_at)
+    return None if frame is None else (timestamp, frame)
 
 
 def address_domain(address: str) -> str | None:

@@ -954,3 +954,35 @@ def test_mutated_real_lines_never_raise(rng: random.Random, count: int) -> None:
 def test_a_pid_too_long_for_int_is_unparsed() -> None:
     line = f"Jan 10 10:00:00 mx1 postfix/smtpd[{'9' * 5000}]: connect from unknown[192.0.2.1]"
     assert PostfixParser(YearGuesser(2025)).feed(line, "x").kind is LineKind.UNPARSED
+
+
+def assert_runs_read_like_lines(lines: list[str], run: int) -> None:
+    """feed_lines() in runs of ``run`` lines counts, reports and ends sessions as feed() does."""
+    one_by_one = PostfixParser(YearGuesser(2025), max_open=3)
+    in_runs = PostfixParser(YearGuesser(2025), max_open=3)
+    for start in range(0, len(lines), run):
+        piece = lines[start : start + run]
+        results = [one_by_one.feed(line, f"log:{start + i}") for i, line in enumerate(piece, 1)]
+        kinds = [result.kind for result in results]
+        batch = in_runs.feed_lines(piece, "log", start + 1)
+        assert batch.used == kinds.count(LineKind.USED)
+        assert batch.ignored == kinds.count(LineKind.IGNORED)
+        assert batch.unparsed == tuple(i for i, k in enumerate(kinds) if k is LineKind.UNPARSED)
+        # Origins included: "log:<number>", spelled out by feed_lines only where needed.
+        assert batch.observations == tuple(o for result in results for o in result.observations)
+    assert in_runs.finish() == one_by_one.finish()
+    assert in_runs.counts == one_by_one.counts
+    assert in_runs.warnings() == one_by_one.warnings()
+
+
+@pytest.mark.parametrize("run", [1, 7, 10_000])
+def test_feed_lines_reads_real_logs_like_feed(run: int) -> None:
+    assert_runs_read_like_lines(SAMPLE_LINES, run)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=40))
+def test_feed_lines_reads_mutated_lines_like_feed(rng: random.Random, count: int) -> None:
+    lines = [rng.choice(SAMPLE_LINES) for _ in range(count)]
+    lines = [mutate(line, rng) if rng.random() < 0.5 else line for line in lines]
+    assert_runs_read_like_lines(lines, rng.randint(1, count))
