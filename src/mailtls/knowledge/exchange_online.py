@@ -29,6 +29,34 @@ class CipherSuite:
 
 
 @dataclass(frozen=True)
+class TimelineEvent:
+    when: date
+    event: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DaneFacts:
+    """Exchange Online and SMTP DANE: validating when it sends, offering it for its own MX."""
+
+    outbound_since: str  # "YYYY-MM"
+    inbound_since: date
+    signed_mx_suffix: str  # the DNSSEC-signed mail-flow records (DANE possible)
+    legacy_mx_suffix: str  # unsigned, no DANE
+    connector_default_mode: str  # MtaStsMode / SmtpDaneMode default on outbound connectors
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OnPremEnforcement:
+    """Throttling and blocking of mail from persistently vulnerable on-premises Exchange."""
+
+    throttles_then_blocks: bool
+    check_command: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ExchangeOnlinePolicy:
     minimum_version: TlsVersion
     enforced_since: date
@@ -40,6 +68,9 @@ class ExchangeOnlinePolicy:
     certificates_source: str
     windows_sha512_kb: str
     windows_sha512_source: str
+    timeline: tuple[TimelineEvent, ...] = ()
+    dane: DaneFacts | None = None
+    onprem_enforcement: OnPremEnforcement | None = None
 
     @property
     def openssl_cipher_string(self) -> str:
@@ -55,6 +86,61 @@ def _source(table: dict[str, Any], where: str) -> str:
     if not isinstance(value, str) or not value.startswith("https://"):
         raise KnowledgeError(f"{DATA_FILE}: {where} has no https source URL")
     return value
+
+
+def _sources(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    """The table's ``source`` and any further ``sources``, all https."""
+    extra = table.get("sources", [])
+    if not isinstance(extra, list) or not all(
+        isinstance(url, str) and url.startswith("https://") for url in extra
+    ):
+        raise KnowledgeError(f"{DATA_FILE}: {where} has a source that is not an https URL")
+    return (_source(table, where), *extra)
+
+
+def _timeline(raw: dict[str, Any]) -> tuple[TimelineEvent, ...]:
+    entries = raw.get("timeline")
+    if not isinstance(entries, list) or not entries:
+        raise KnowledgeError(f"{DATA_FILE}: no [[timeline]]")
+    events = []
+    for index, entry in enumerate(entries):
+        where = f"timeline[{index}]"
+        try:
+            when = date.fromisoformat(str(entry["date"]))
+            event = str(entry["event"])
+        except (KeyError, ValueError) as problem:
+            raise KnowledgeError(f"{DATA_FILE}: {where} is invalid: {problem}") from None
+        events.append(TimelineEvent(when=when, event=event, source=_source(entry, where)))
+    if events != sorted(events, key=lambda item: item.when):
+        raise KnowledgeError(f"{DATA_FILE}: [[timeline]] is not in date order")
+    return tuple(events)
+
+
+def _dane(raw: dict[str, Any]) -> DaneFacts:
+    table = _table(raw, "dane")
+    try:
+        return DaneFacts(
+            outbound_since=str(table["outbound_since"]),
+            inbound_since=date.fromisoformat(str(table["inbound_since"])),
+            signed_mx_suffix=str(table["signed_mx_suffix"]),
+            legacy_mx_suffix=str(table["legacy_mx_suffix"]),
+            connector_default_mode=str(table["connector_default_mode"]),
+            sources=_sources(table, "[dane]"),
+        )
+    except (KeyError, ValueError) as problem:
+        raise KnowledgeError(f"{DATA_FILE}: [dane] is invalid: {problem}") from None
+
+
+def _onprem(raw: dict[str, Any]) -> OnPremEnforcement:
+    table = _table(raw, "onprem_enforcement")
+    command = table.get("check_command")
+    if not isinstance(command, str) or not command:
+        raise KnowledgeError(f"{DATA_FILE}: [onprem_enforcement] has no check_command")
+    return OnPremEnforcement(
+        throttles_then_blocks=bool(table.get("throttles_then_blocks")),
+        check_command=command,
+        sources=_sources(table, "[onprem_enforcement]"),
+    )
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -105,6 +191,9 @@ def parse_policy(raw: dict[str, Any]) -> ExchangeOnlinePolicy:
         certificates_source=_source(certificates, "[certificates]"),
         windows_sha512_kb=str(sha512.get("kb", "")),
         windows_sha512_source=_source(sha512, "[windows_sha512]"),
+        timeline=_timeline(raw),
+        dane=_dane(raw),
+        onprem_enforcement=_onprem(raw),
     )
 
 
