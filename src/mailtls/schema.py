@@ -331,12 +331,19 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "code": "The stable code of the finding, e.g. `TLS12_UNSUPPORTED`.",
         "severity": "How much the finding matters.",
         "message": "What was found and what to do, in words.",
-        "remedy": "What to install or change so the finding goes away; null if nothing to do.",
+        "remedy": (
+            "What to install or change so the finding goes away, for the recognised product "
+            "where one was recognised; null for findings that call for nothing (TLS 1.3 not "
+            "offered, a null MX, no address in the requested family)."
+        ),
     },
     Remedy: {
         "summary": "The fix in one line.",
         "steps": "Ordered, concrete steps: updates, settings with values, config lines, snippets.",
-        "product": "The product id this advice is specific to; null for the generic advice.",
+        "product": (
+            "The product id this advice is specific to; null for the generic advice, whose "
+            "steps then include how to find out the product."
+        ),
         "sources": "Where the facts behind this advice come from (URLs).",
     },
     ExoVerdict: {
