@@ -30,6 +30,9 @@ from mailtls.models import (
     DnsStatus,
     DomainReport,
     Endpoint,
+    ProbeKind,
+    ProbeOutcome,
+    ProbeResult,
     TargetKind,
 )
 from mailtls.probes.politeness import PolitenessGate
@@ -140,6 +143,13 @@ class EndpointCache:
         # Shielded: a domain that gives up (its deadline) must not cancel a probe others await.
         return await asyncio.shield(task)
 
+    async def close(self) -> None:
+        """Stop probes nobody waits for any more (their domains hit the deadline)."""
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _fetch(self, endpoint: Endpoint, server_name: str | None) -> _Probed:
         store = self._gateway.store
         stored = await self._gateway.call(store.endpoint, self._run_id, endpoint)
@@ -156,11 +166,23 @@ class EndpointCache:
         return probed
 
 
-def _unfinished(endpoint: Endpoint, started_at: datetime, seconds: float) -> AddressObservation:
-    """An address the domain's deadline cut short: no probe finished in time for it."""
+def _unfinished(
+    endpoint: Endpoint, started_at: datetime, seconds: float, deadline: float
+) -> AddressObservation:
+    """An address the domain's deadline cut short: no probe finished in time for it.
+
+    Judged as a timeout of the first probe, which is what it is from this domain's view; the
+    probe itself goes on for other domains that share the address.
+    """
+    cut_short = ProbeResult(
+        ProbeKind.DEFAULT,
+        ProbeOutcome.TIMEOUT,
+        reason=f"the domain's deadline ({deadline:g} s) passed before this address was tested",
+        elapsed_seconds=round(seconds, 3),
+    )
     return AddressObservation(
         endpoint=endpoint,
-        probes=(),
+        probes=(cut_short,),
         started_at=started_at,
         elapsed_seconds=round(seconds, 3),
         deadline_hit=True,
@@ -253,6 +275,7 @@ class Scanner:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await self._endpoints.close()
         return self.tally
 
     async def _worker(self, queue: asyncio.Queue[StoredTarget | None]) -> None:
@@ -308,7 +331,7 @@ class Scanner:
         for endpoint in server_names(resolved):
             if endpoint not in observations:
                 observations[endpoint] = _unfinished(
-                    endpoint, started_at, time.monotonic() - started
+                    endpoint, started_at, time.monotonic() - started, deadline
                 )
         # Judgements of finished endpoints are shared between domains; one cut short by this
         # domain's deadline is judged for this domain only (the probe may finish for others).

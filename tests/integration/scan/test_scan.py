@@ -3,6 +3,7 @@ and the store on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -210,3 +211,32 @@ def test_resume_refuses_new_probe_options_and_a_list(scan_setup: ScanSetup, tmp_
     assert neither.returncode == 64
     missing = run_mailtls("scan", "--db", database, str(tmp_path / "absent.txt"))
     assert (missing.returncode, "cannot read the list" in missing.stderr) == (64, True)
+
+
+def test_ctrl_c_stops_with_the_resume_command_and_keeps_the_results(
+    scan_setup: ScanSetup, tmp_path: Path
+) -> None:
+    database = str(tmp_path / "scan.sqlite")
+    process = subprocess.Popen(
+        scan_command(
+            scan_setup, database, str(scan_setup.list_file), "--domain-workers", "1", "-q"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    stored = 0
+    while stored < 20:
+        assert process.poll() is None, "the scan ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        with contextlib.suppress(Exception):  # the schema may not exist yet
+            stored = stored_counts(database, 1)[0]
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    kept, distinct, _ = stored_counts(database, 1)
+    assert kept == distinct >= stored
+    assert f"continue with: mailtls scan --resume 1 --db {database}" in err
+    assert "not finished" in out
