@@ -357,7 +357,10 @@ def script_injection() -> DomainReport:
         SmtpExchange(SmtpStage.GREETING, None, greeting),
         SmtpExchange(SmtpStage.EHLO, "EHLO mailtls.test", base.reply(250, host, "STARTTLS")),
     )
-    cert = base.certificate(host, days_left=-3, subject=SCRIPT_SUBJECT, dns_names=())
+    cert = dataclasses.replace(
+        base.certificate(host, days_left=-3, subject=SCRIPT_SUBJECT, dns_names=()),
+        name_matches=False,
+    )
     evil = dataclasses.replace(
         base.address(
             "192.0.2.66",
