@@ -14,6 +14,16 @@ from mailtls.cli_common import add_probe_options, positive, whole_count
 from mailtls.probes.politeness import PolitenessSettings
 from mailtls.scan.options import ScanOptions
 
+REPORT_EPILOG = """\
+exit codes: the run's, as `mailtls check` (0 ok, 1 warnings, 2 critical, 3 nothing tested);
+64 usage error; 74 the store cannot be used.
+"""
+
+DIFF_EPILOG = """\
+exit codes: 0 nothing got worse; 1 a domain got worse or gained a warning or critical
+finding; 64 usage error; 74 the store cannot be used.
+"""
+
 SCAN_EPILOG = """\
 exit codes: 0 every domain ok; 1 warnings; 2 critical findings (as `mailtls check`, over the
 whole run); 3 nothing could be tested; 64 usage error; 74 the store cannot be used;
@@ -114,13 +124,63 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--json gives the same document as `mailtls check --json`.",
     )
     show.add_argument("run", metavar="RUN", help="a run number, or 'latest'")
-    show.add_argument("domains", nargs="*", metavar="DOMAIN")
+    show.add_argument(
+        "domains",
+        nargs="*",
+        metavar="DOMAIN",
+        help="the domains to print in full (default: the run's overview and worst domains)",
+    )
     add_store_option(show)
     show.add_argument("--json", action="store_true", help="print the check JSON document")
     show.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour in text"
     )
     show.set_defaults(handler="show")
+
+    report = commands.add_parser(
+        "report",
+        help="a run's report to hand on: one self-contained HTML file, CSV, JSON or Markdown",
+        description="Write a stored run's report: summary charts, a table of every domain "
+        "and each finding with its fix (HTML opens offline in any browser).",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("run", metavar="RUN", help="a run number, or 'latest'")
+    add_store_option(report)
+    report.add_argument(
+        "--format", choices=("html", "csv", "json", "md"), default="html", help="(default html)"
+    )
+    report.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        metavar="DOMAIN",
+        help="only these domains (repeatable), e.g. one customer's",
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here (replaced only once complete); default: standard output",
+    )
+    report.set_defaults(handler="report")
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two runs: domains better or worse, new and resolved findings",
+        epilog=DIFF_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old", metavar="RUN_A", help="the earlier run (a number)")
+    diff.add_argument("new", metavar="RUN_B", help="the later run (a number, or 'latest')")
+    add_store_option(diff)
+    diff.add_argument(
+        "--format", choices=("text", "json", "md"), default="text", help="(default text)"
+    )
+    diff.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour in text"
+    )
+    diff.set_defaults(handler="diff")
 
 
 def _not_negative(text: str) -> float:

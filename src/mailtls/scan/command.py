@@ -10,9 +10,12 @@ import asyncio
 import dataclasses
 import io
 import json
+import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+import tempfile
+import typing
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +24,19 @@ from typing import TextIO
 from mailtls import __version__
 from mailtls.cli_common import options_from
 from mailtls.errors import StoreError, UsageError
-from mailtls.models import SCHEMA_VERSION, CheckReport, RunInfo
+from mailtls.models import SCHEMA_VERSION, CheckReport, RunInfo, Severity
 from mailtls.policy.domain import exit_code
 from mailtls.render.jsonout import dump_json, render_json
 from mailtls.render.text import render_text
+from mailtls.reports import (
+    DiffFormat,
+    ReportFormat,
+    RunDiff,
+    diff_runs,
+    render_diff,
+    render_run_text,
+    write_report,
+)
 from mailtls.scan.engine import Scanner, ScanTally
 from mailtls.scan.gateway import StoreGateway
 from mailtls.scan.listing import ColumnChoice, InputProblem, read_csv_list, read_plain_list
@@ -283,11 +295,24 @@ def resolve_run(store: Store, text: str) -> int:
     return int(text)
 
 
+def _color(args: argparse.Namespace, out: TextIO) -> bool:
+    return bool(args.color == "always" or (args.color == "auto" and out.isatty()))
+
+
 def run_show_command(args: argparse.Namespace) -> int:
     domains = [normalise_host_name(name) for name in args.domains] or None
+    out = sys.stdout
     with Store(args.db or default_location()) as store:
         run_id = resolve_run(store, args.run)
         info = store.run(run_id)
+        if domains is None and not args.json:
+            width = shutil.get_terminal_size().columns if out.isatty() else None
+            out.write(
+                render_run_text(
+                    info, store.domain_reports(run_id), color=_color(args, out), width=width
+                )
+            )
+            return store.run_outcome(run_id).exit_code
         reports = tuple(store.domain_reports(run_id, domains))
     if domains:
         missing = sorted(set(domains) - {r.target.name for r in reports})
@@ -301,14 +326,76 @@ def run_show_command(args: argparse.Namespace) -> int:
         exit_code=exit_code(reports),
         options=info.options,
     )
-    out = sys.stdout
     if args.json:
         out.write(render_json(report) + "\n")
     else:
-        color = args.color == "always" or (args.color == "auto" and out.isatty())
         width = shutil.get_terminal_size().columns if out.isatty() else None
-        out.write(render_text(report, color=color, width=width))
+        out.write(render_text(report, color=_color(args, out), width=width))
     return report.exit_code
 
 
-HANDLERS = {"scan": run_scan_command, "runs": run_runs_command, "show": run_show_command}
+# --- report and diff ----------------------------------------------------------------------------
+
+
+def run_report_command(args: argparse.Namespace) -> int:
+    domains = [normalise_host_name(name) for name in args.domain] or None
+    report_format = ReportFormat(args.format)
+    with Store(args.db or default_location()) as store:
+        run_id = resolve_run(store, args.run)
+        info = store.run(run_id)
+        reports = store.domain_reports(run_id, domains)
+        if args.output is None:
+            write_report(info, reports, report_format, sys.stdout)
+        else:
+            _write_atomically(
+                Path(args.output), lambda out: write_report(info, reports, report_format, out)
+            )
+        return store.run_outcome(run_id).exit_code
+
+
+def _write_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write next to ``path`` and rename: a failed report never leaves half a file behind."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", delete=False
+        ) as temporary:
+            try:
+                write(typing.cast(TextIO, temporary))
+            except BaseException:
+                Path(temporary.name).unlink(missing_ok=True)
+                raise
+        os.replace(temporary.name, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def run_diff_command(args: argparse.Namespace) -> int:
+    with Store(args.db or default_location()) as store:
+        old_id = resolve_run(store, args.old)
+        new_id = resolve_run(store, args.new)
+        old, new = store.run(old_id), store.run(new_id)
+        changes = diff_runs(old, store.domain_reports(old_id), new, store.domain_reports(new_id))
+    out = sys.stdout
+    diff_format = DiffFormat(args.format)
+    width = shutil.get_terminal_size().columns if out.isatty() else None
+    out.write(render_diff(changes, diff_format, color=_color(args, out), width=width))
+    return 1 if got_worse(changes) else 0
+
+
+def got_worse(changes: RunDiff) -> bool:
+    """A domain moved down, or gained a finding that needs attention (not only information)."""
+    return bool(changes.worse) or any(
+        located.finding.severity is not Severity.INFO
+        for change in changes.changed
+        for located in change.new_findings
+    )
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scan": run_scan_command,
+    "runs": run_runs_command,
+    "show": run_show_command,
+    "report": run_report_command,
+    "diff": run_diff_command,
+}

@@ -240,3 +240,56 @@ def test_ctrl_c_stops_with_the_resume_command_and_keeps_the_results(
     assert kept == distinct >= stored
     assert f"continue with: mailtls scan --resume 1 --db {database}" in err
     assert "not finished" in out
+
+
+def test_report_and_diff_of_two_real_runs(scan_setup: ScanSetup, tmp_path: Path) -> None:
+    database = str(tmp_path / "scan.sqlite")
+    short_list = tmp_path / "short.txt"
+    names = [d.name for d in scan_setup.zone.domains[:6]]
+    short_list.write_text("\n".join(names) + "\n")
+    first = subprocess.run(
+        scan_command(scan_setup, database, str(short_list), "-q"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert first.returncode == 2, first.stderr
+    # The second run trusts only the system's roots: the fleet's certificates become untrusted.
+    without_ca = scan_command(scan_setup, database, str(short_list), "-q")
+    at = without_ca.index("--ca-file")
+    del without_ca[at : at + 2]
+    second = subprocess.run(without_ca, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 2, second.stderr
+
+    worse = run_mailtls("diff", "1", "2", "--db", database, "--format", "json")
+    assert worse.returncode == 1, worse.stderr
+    document = json.loads(worse.stdout)
+    assert document["unchanged"] + len(document["changed"]) == len(names)
+    new_codes = {
+        item["finding"]["code"] for change in document["changed"] for item in change["new_findings"]
+    }
+    assert "CERT_UNTRUSTED" in new_codes
+    better = run_mailtls("diff", "2", "latest", "--db", database)
+    assert better.returncode == 0, better.stderr
+
+    html_file = tmp_path / "report.html"
+    made = run_mailtls("report", "1", "--db", database, "--output", str(html_file))
+    assert made.returncode == 2, made.stderr
+    html = html_file.read_text()
+    assert all(name in html for name in names)
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    csv_text = run_mailtls("report", "1", "--db", database, "--format", "csv").stdout
+    assert all(name in csv_text for name in names)
+    one = run_mailtls(
+        "report", "latest", "--db", database, "--format", "json", "--domain", names[3]
+    )
+    report = json.loads(one.stdout)
+    assert [d["report"]["target"]["name"] for d in report["domains"]] == [names[3]]
+    unwritable = run_mailtls(
+        "report", "1", "--db", database, "--output", str(tmp_path / "no" / "dir" / "r.html")
+    )
+    assert (unwritable.returncode, "cannot write" in unwritable.stderr) == (64, True)
+    overview = run_mailtls("show", "1", "--db", database)
+    assert overview.returncode == 2
+    assert "6" in overview.stdout
