@@ -38,10 +38,11 @@ def test_every_exit_code_is_documented(code: int) -> None:
     assert re.search(rf"^\| {code} \|", README, flags=re.MULTILINE)
 
 
-def test_every_check_option_is_documented() -> None:
+@pytest.mark.parametrize("command", ["check", "scan", "report", "diff", "show"])
+def test_every_option_is_documented(command: str) -> None:
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")
-    check = subparsers.choices["check"]  # type: ignore[attr-defined]
+    check = subparsers.choices[command]  # type: ignore[attr-defined]
     for action in check._actions:
         for flag in action.option_strings:
             if flag in ("-h", "--help"):
