@@ -434,6 +434,17 @@ def _winhttp_items(
     ]
 
 
+def _files_with(snapshot: RegistrySnapshot, prefixes: tuple[str, ...]) -> str:
+    """The files that hold keys at or below any of the prefixes, in the order given."""
+    lowered = tuple(prefix.lower() for prefix in prefixes)
+    files = {
+        key.origin.rsplit(":", 1)[0]
+        for path, key in snapshot.keys.items()
+        if any(path == p or path.startswith(p + "\\") for p in lowered)
+    }
+    return ", ".join(source for source in snapshot.sources if source in files)
+
+
 def registry_findings(
     snapshot: RegistrySnapshot,
     release: WindowsRelease | None,
@@ -442,7 +453,9 @@ def registry_findings(
     data: WindowsData | None = None,
 ) -> WindowsFindings:
     data = data or load_windows()
-    origin = ", ".join(snapshot.sources)
+    origin = _files_with(snapshot, (PROTOCOLS_KEY,))
+    dotnet_origin = _files_with(snapshot, NETFRAMEWORK_KEYS)
+    winhttp_origin = _files_with(snapshot, WINHTTP_KEYS)
     items: list[ChecklistItem] = []
     states: list[TlsVersionState] = []
     if snapshot.covers(PROTOCOLS_KEY):
@@ -466,7 +479,7 @@ def registry_findings(
         legacy_disabled = any(
             s.configuration is TlsConfiguration.DISABLED for s in states if s.version in LEGACY
         )
-        items += _dotnet_items(dotnet, legacy_disabled, dotnet_runtime, origin)
+        items += _dotnet_items(dotnet, legacy_disabled, dotnet_runtime, dotnet_origin)
     else:
         items.append(
             ChecklistItem(
@@ -483,5 +496,5 @@ def registry_findings(
             )
         )
     if release is not None:
-        items += _winhttp_items(snapshot, release, data, origin)
+        items += _winhttp_items(snapshot, release, data, winhttp_origin)
     return WindowsFindings(tuple(states), dotnet, tuple(items))
