@@ -59,6 +59,7 @@ from mailtls.reports.wording import (
     GroupedFinding,
     address_label,
     certificate_name,
+    code_spans,
     completeness,
     count_words,
     dns_words,
@@ -67,6 +68,7 @@ from mailtls.reports.wording import (
     is_web_link,
     percent,
     software_words,
+    step_parts,
     trust_words,
     utc_time,
 )
@@ -75,6 +77,7 @@ MAX_TEXT = 160  # one reply line, a certificate subject, a finding message
 MAX_NAME = 80  # host names and the like in table cells
 MAX_ADDRESSES_LISTED = 4  # per MX host in the domain table; the details list all
 MAX_SCOPES_LISTED = 8
+MAX_REMEDY_LINE = 1000  # a remedy's line: a registry path with its value, a config line
 TOP_FINDINGS = 10
 _NOTHING = '<span class="muted">—</span>'
 
@@ -207,6 +210,9 @@ li.finding.sev-info { border-left-color: var(--info); }
 .fix ol { margin: 6px 0 0; padding-left: 22px; }
 .fix li { overflow-wrap: anywhere; }
 .fix .sources { font-size: 13px; }
+.fix code { background: #e3eee7; padding: 0 3px; border-radius: 3px; overflow-wrap: anywhere; }
+.fix pre { margin: 6px 0 4px; padding: 8px 10px; background: #fff; border: 1px solid var(--line);
+  border-radius: 4px; font-size: 12px; overflow-x: auto; }
 .fix .sources a { overflow-wrap: anywhere; }
 p.clean { color: var(--ok); margin: 6px 0; }
 footer { margin-top: 40px; border-top: 1px solid var(--line); padding-top: 12px;
@@ -225,6 +231,7 @@ footer dd { margin: 0; }
   tr, li.finding, figure, .figure { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
   .fix .sources a::after { content: " <" attr(href) ">"; }
+  .fix pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.5pt; }
   .charts { grid-template-columns: 1fr 1fr; }
   .scroll { overflow: visible; }
   table { font-size: 8.5pt; }
@@ -600,7 +607,8 @@ def _domain_section(report: DomainReport, summary: DomainSummary, anchor: str) -
     if findings:
         parts.append("<h4>Findings</h4>")
         parts.append('<ol class="findings">')
-        parts.extend(_finding_item(item) for item in findings)
+        given: dict[tuple[str, ...], str] = {}  # steps already given -> the code they were under
+        parts.extend(_finding_item(item, given) for item in findings)
         parts.append("</ol>")
     else:
         parts.append('<p class="clean">No findings: nothing to fix.</p>')
@@ -724,7 +732,8 @@ def _certificate(address: AddressReport) -> str:
     )
 
 
-def _finding_item(item: GroupedFinding) -> str:
+def _finding_item(item: GroupedFinding, given: dict[tuple[str, ...], str]) -> str:
+    """One finding with its fix; steps already given under another finding are referred to."""
     finding = item.finding
     severity = finding.severity.value
     parts = [
@@ -745,15 +754,36 @@ def _finding_item(item: GroupedFinding) -> str:
     remedy = finding.remedy
     if remedy is not None:
         parts.append('<div class="fix">')
-        parts.append(f"<b>Fix:</b> {_t(remedy.summary, 2 * MAX_TEXT)}")
-        if remedy.steps:
-            steps = "".join(f"<li>{_t(step, 4 * MAX_TEXT)}</li>" for step in remedy.steps)
-            parts.append(f"<ol>{steps}</ol>")
-        if remedy.sources:
-            parts.append(f'<p class="sources">Sources: {_sources(remedy.sources)}</p>')
+        parts.append(f"<b>Fix:</b> {_prose(remedy.summary)}")
+        same_as = given.get(remedy.steps)
+        if same_as is not None:
+            parts.append(f'<p class="muted">Steps as for {escape(same_as)} above.</p>')
+        else:
+            if remedy.steps:
+                given[remedy.steps] = finding.code.value
+                parts.append(f"<ol>{''.join(_step(step) for step in remedy.steps)}</ol>")
+            if remedy.sources:
+                parts.append(f'<p class="sources">Sources: {_sources(remedy.sources)}</p>')
         parts.append("</div>")
     parts.append("</li>")
     return "".join(parts)
+
+
+def _prose(text: str) -> str:
+    """Remedy text: escaped, with its backtick-quoted spans as code."""
+    return "".join(
+        f"<code>{escape(piece)}</code>" if is_code else escape(piece)
+        for piece, is_code in code_spans(clean(text, MAX_REMEDY_LINE))
+    )
+
+
+def _step(step: str) -> str:
+    parts = step_parts(step)
+    block = ""
+    if parts.block:
+        lines = "\n".join(_t(line, MAX_REMEDY_LINE) for line in parts.block)
+        block = f"<pre>{lines}</pre>"
+    return f"<li>{_prose(parts.prose)}{block}</li>"
 
 
 def _sources(sources: tuple[str, ...]) -> str:

@@ -34,12 +34,14 @@ from mailtls.reports.wording import (
     STATUS_WORDS,
     GroupedFinding,
     address_label,
+    code_spans,
     completeness,
     count_words,
     grouped_findings,
     is_web_link,
     percent,
     run_title,
+    step_parts,
     totals_compared,
     utc_time,
 )
@@ -47,6 +49,7 @@ from mailtls.reports.wording import (
 MAX_TEXT = 160
 MAX_NAME = 80
 MAX_SCOPES_LISTED = 8
+MAX_REMEDY_LINE = 1000
 TOP_FINDINGS = 10
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start
@@ -58,6 +61,22 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>#|~&])")
 def md(text: str, limit: int = MAX_TEXT) -> str:
     """Untrusted text as inert Markdown, on one line, cut to a bounded length."""
     return _MARKUP.sub(r"\\\1", clean(text, limit))
+
+
+def _prose(text: str) -> str:
+    """Remedy text: escaped, its backtick-quoted spans kept as code spans (inert inside)."""
+    return "".join(
+        f"`{piece}`" if is_code else _MARKUP.sub(r"\\\1", piece)
+        for piece, is_code in code_spans(clean(text, MAX_REMEDY_LINE))
+    )
+
+
+def _fenced(lines: tuple[str, ...], indent: str) -> list[str]:
+    """A literal block; the fence is longer than any backtick run inside, so none closes it."""
+    cleaned = [clean(line, MAX_REMEDY_LINE) for line in lines]
+    longest = max((len(run) for line in cleaned for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{indent}{fence}", *(f"{indent}{line}" for line in cleaned), f"{indent}{fence}"]
 
 
 def render_markdown(info: RunInfo, domains: Iterable[DomainReport]) -> str:
@@ -176,12 +195,14 @@ def _domain_section(report: DomainReport, summary: DomainSummary) -> str:
     findings = grouped_findings(report)
     if not findings:
         lines.append("No findings: nothing to fix.")
+    given: dict[tuple[str, ...], str] = {}  # steps already given -> the code they were under
     for item in findings:
-        lines.extend(_finding_lines(item))
+        lines.extend(_finding_lines(item, given))
     return "\n".join(lines)
 
 
-def _finding_lines(item: GroupedFinding) -> list[str]:
+def _finding_lines(item: GroupedFinding, given: dict[tuple[str, ...], str]) -> list[str]:
+    """One finding with its fix; steps already given under another finding are referred to."""
     finding = item.finding
     where = ""
     if item.scopes:
@@ -194,11 +215,19 @@ def _finding_lines(item: GroupedFinding) -> list[str]:
     ]
     remedy = finding.remedy
     if remedy is not None:
-        lines.append(f"  - **Fix:** {md(remedy.summary, 2 * MAX_TEXT)}")
-        lines.extend(
-            f"    {number}. {md(step, 4 * MAX_TEXT)}"
-            for number, step in enumerate(remedy.steps, start=1)
-        )
+        lines.append(f"  - **Fix:** {_prose(remedy.summary)}")
+        same_as = given.get(remedy.steps)
+        if same_as is not None:
+            lines.append(f"  - Steps as for `{same_as}` above.")
+            return lines
+        if remedy.steps:
+            given[remedy.steps] = finding.code.value
+        for number, step in enumerate(remedy.steps, start=1):
+            parts = step_parts(step)
+            marker = f"    {number}. "
+            lines.append(f"{marker}{_prose(parts.prose)}")
+            if parts.block:
+                lines.extend(_fenced(parts.block, " " * len(marker)))
         if remedy.sources:
             lines.append(f"  - Sources: {_sources(remedy.sources)}")
     return lines

@@ -216,6 +216,37 @@ def address_label(address: AddressReport) -> str:
     return endpoint.ip if endpoint.port == 25 else str(endpoint)
 
 
+@dataclass(frozen=True)
+class StepParts:
+    """A remedy step: its first line is prose (``code`` in backticks), the lines after it, if
+    any, a literal block (a ``.reg`` snippet, a config excerpt)."""
+
+    prose: str
+    block: tuple[str, ...]
+
+
+def step_parts(step: str) -> StepParts:
+    first, *rest = step.split("\n")
+    return StepParts(first, tuple(rest))
+
+
+def code_spans(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_code) at backtick-quoted spans, as remedy texts mark code."""
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        if match.start() > position:
+            pieces.append((text[position : match.start()], False))
+        pieces.append((match.group(1), True))
+        position = match.end()
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return pieces
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
 def is_web_link(url: str) -> bool:
     """Whether ``url`` may become a link: only http(s), never javascript:, data:, file:."""
     return re.match(r"https?://[^\s<>\"']+\Z", url, flags=re.IGNORECASE) is not None

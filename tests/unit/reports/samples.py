@@ -44,21 +44,59 @@ POSTFIX_TLS12 = Remedy(
     summary="Run a Postfix built against OpenSSL 1.0.1 or later and allow TLS 1.2",
     steps=(
         "Install a supported Postfix release from your distribution",
-        "In main.cf: smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1",
-        "postfix reload",
+        "In main.cf: `smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1`",
+        "`postfix reload`",
     ),
     product="postfix",
     sources=("https://www.postfix.org/postconf.5.html#smtpd_tls_protocols",),
+)
+# Steps in the shape the knowledge base writes them: prose first, then a literal .reg block.
+SCHANNEL_TLS12_SERVER = (
+    "Windows Registry Editor Version 5.00",
+    "",
+    r"[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+    r"\Protocols\TLS 1.2\Server]",
+    '"Enabled"=dword:00000001',
+    '"DisabledByDefault"=dword:00000000',
 )
 EXCHANGE_TLS12 = Remedy(
     summary="Enable TLS 1.2 for Exchange Server in SCHANNEL and .NET",
     steps=(
         "Install the latest update for your Exchange and Windows version",
-        r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2"
-        r"\Server: Enabled=1, DisabledByDefault=0",
-        r"HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319: SystemDefaultTlsVersions=1, "
-        "SchUseStrongCrypto=1",
+        "Enable TLS 1.2 for SChannel (server side), then reboot:\n"
+        + "\n".join(SCHANNEL_TLS12_SERVER),
+        "Let .NET Framework 4 follow SChannel:\n"
+        + "\n".join(
+            (
+                "Windows Registry Editor Version 5.00",
+                "",
+                r"[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\.NETFramework\v4.0.30319]",
+                '"SystemDefaultTlsVersions"=dword:00000001',
+                '"SchUseStrongCrypto"=dword:00000001',
+            )
+        ),
         "Restart the server",
+    ),
+    product="exchange-2010-or-older",
+    sources=(
+        "https://learn.microsoft.com/exchange/plan-and-deploy/post-installation-tasks/"
+        "security-best-practices/exchange-tls-configuration",
+    ),
+)
+EXCHANGE_LEGACY_OFF = Remedy(
+    summary="Turn TLS 1.0 and 1.1 off in SChannel, once no peer needs them",
+    steps=(
+        "Find the peers that still use TLS 1.0/1.1: `mailtls logs --impact tls12`",
+        "Turn TLS 1.0 off for SChannel (server side), then reboot:\n"
+        + "\n".join(
+            (
+                "Windows Registry Editor Version 5.00",
+                "",
+                r"[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders"
+                r"\SCHANNEL\Protocols\TLS 1.0\Server]",
+                '"Enabled"=dword:00000000',
+            )
+        ),
     ),
     product="exchange-2010-or-older",
     sources=(
@@ -255,7 +293,12 @@ def legacy_exchange() -> DomainReport:
             ),
             verdict=verdict,
         ),
-        {FindingCode.TLS12_UNSUPPORTED: EXCHANGE_TLS12},
+        {
+            FindingCode.TLS12_UNSUPPORTED: EXCHANGE_TLS12,
+            # One fix turns both versions off: the report gives its steps once.
+            FindingCode.TLS10_ENABLED: EXCHANGE_LEGACY_OFF,
+            FindingCode.TLS11_ENABLED: EXCHANGE_LEGACY_OFF,
+        },
     )
 
 
@@ -390,7 +433,11 @@ def script_injection() -> DomainReport:
     )
     hostile_remedy = Remedy(
         summary="Renew the certificate <b>now</b>",
-        steps=("Install it: <script>alert('step')</script>",),
+        steps=(
+            "Install it: <script>alert('step')</script>",
+            "Run `<script>alert('code')</script>` and `postfix reload`",
+            "A block that tries to end its fence:\n```\n<img src=x onerror=alert(4)>\n| a | b |",
+        ),
         product=None,
         sources=("javascript:alert('source')", "https://www.rfc-editor.org/rfc/rfc7672"),
     )

@@ -115,11 +115,43 @@ def test_findings_show_their_fix_with_steps_and_linked_sources() -> None:
         '<a href="https://learn.microsoft.com/exchange/plan-and-deploy/post-installation-tasks/'
         'security-best-practices/exchange-tls-configuration" rel="noopener noreferrer">'
     ) in section
-    # TLS 1.0 enabled has no remedy in the samples: its message stands alone.
-    tls10 = section[section.index("TLS10_ENABLED") :]
-    tls10 = tls10[: tls10.index("</li>")]
-    assert "TLS 1.0 is accepted" in tls10
-    assert "Fix:" not in tls10
+    # TLS 1.3 missing calls for nothing: its message stands alone.
+    tls13 = section[section.index("<code>TLS13_UNSUPPORTED</code>") :]
+    tls13 = tls13[: tls13.index("</li>")]
+    assert "TLS 1.3 is not offered" in tls13
+    assert "Fix:" not in tls13
+
+
+def test_steps_given_under_one_finding_are_referred_to_under_the_next() -> None:
+    section = _section(PAGE_SOURCE, "contoso.example")
+    assert section.count("TLS 1.0\\Server]") == 1
+    tls11 = section[section.index("<code>TLS11_ENABLED</code>") :]
+    tls11 = tls11[: tls11.index("</li>")]
+    assert "Turn TLS 1.0 and 1.1 off in SChannel, once no peer needs them" in tls11
+    assert "Steps as for TLS10_ENABLED above." in tls11
+    assert "<ol>" not in tls11
+
+
+def test_remedy_code_and_literal_blocks_keep_their_shape() -> None:
+    section = _section(PAGE_SOURCE, "contoso.example")
+    block = re.search(r"<pre>(.*?)</pre>", section, re.DOTALL)
+    assert block is not None
+    assert block.group(1).split("\n") == [
+        "Windows Registry Editor Version 5.00",
+        "",
+        samples.SCHANNEL_TLS12_SERVER[2],
+        "&quot;Enabled&quot;=dword:00000001",
+        "&quot;DisabledByDefault&quot;=dword:00000000",
+    ]
+    assert "<li>Enable TLS 1.2 for SChannel (server side), then reboot:<pre>" in section
+    net = _section(PAGE_SOURCE, "example.net")
+    assert (
+        "<li>In main.cf: <code>smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1</code></li>"
+        in net
+    )
+    evil = _section(PAGE_SOURCE, "evil.example")
+    assert "Run <code>&lt;script&gt;alert(&#x27;code&#x27;)&lt;/script&gt;</code> and" in evil
+    assert "<pre>```\n&lt;img src=x onerror=alert(4)&gt;\n| a | b |</pre>" in evil
 
 
 def test_a_finding_at_several_addresses_is_listed_once_with_every_place() -> None:

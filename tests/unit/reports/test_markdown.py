@@ -43,19 +43,62 @@ def test_fixes_are_listed_under_their_findings() -> None:
     section = section[: section.index("\n### ")]
     lines = section.splitlines()
     finding = next(i for i, line in enumerate(lines) if "`TLS12_UNSUPPORTED`" in line)
-    assert (
-        lines[finding + 1] == "  - **Fix:** Enable TLS 1.2 for Exchange Server in SCHANNEL and .NET"
-    )
-    assert (
-        lines[finding + 2]
-        == "    1. Install the latest update for your Exchange and Windows version"
-    )
-    assert lines[finding + 6].startswith("  - Sources: <https://learn.microsoft.com/exchange/")
     assert "(at mail.contoso.example 192.0.2.40)" in lines[finding]
+    assert lines[finding + 1 : finding + 11] == [
+        "  - **Fix:** Enable TLS 1.2 for Exchange Server in SCHANNEL and .NET",
+        "    1. Install the latest update for your Exchange and Windows version",
+        "    2. Enable TLS 1.2 for SChannel (server side), then reboot:",
+        # The .reg lines are a literal block inside the step: nothing in them is escaped.
+        "       ```",
+        "       Windows Registry Editor Version 5.00",
+        "       ",
+        "       " + samples.SCHANNEL_TLS12_SERVER[2],
+        '       "Enabled"=dword:00000001',
+        '       "DisabledByDefault"=dword:00000000',
+        "       ```",
+    ]
+    sources = next(line for line in lines if line.startswith("  - Sources: "))
+    assert sources.startswith("  - Sources: <https://learn.microsoft.com/exchange/")
+
+
+def test_steps_given_once_per_domain() -> None:
+    section = REPORT[REPORT.index("### contoso.example") :]
+    section = section[: section.index("\n### ")]
+    assert section.count("TLS 1.0\\Server]") == 1
+    tls11 = section[section.index("`TLS11_ENABLED`") :].splitlines()
+    assert tls11[1:3] == [
+        "  - **Fix:** Turn TLS 1.0 and 1.1 off in SChannel, once no peer needs them",
+        "  - Steps as for `TLS10_ENABLED` above.",
+    ]
+
+
+def test_code_in_remedies_stays_code() -> None:
+    section = REPORT[REPORT.index("### example.net") :]
+    assert "    2. In main.cf: `smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1`" in section
+    assert "    3. `postfix reload`" in section
+
+
+def test_a_literal_block_cannot_be_closed_by_its_content() -> None:
+    section = REPORT[REPORT.index("### evil.example") :]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if "A block that tries to end its fence" in line)
+    assert lines[start + 1 : start + 6] == [
+        "       ````",
+        "       ```",
+        "       <img src=x onerror=alert(4)>",
+        "       | a | b |",
+        "       ````",
+    ]
+    # Inside a code span the markup is inert, and the span stays one.
+    assert "    2. Run `<script>alert('code')</script>` and `postfix reload`" in lines
 
 
 def test_server_text_cannot_make_markup() -> None:
-    assert "<script>" not in REPORT
+    prose = "\n".join(
+        line for line in REPORT.splitlines() if "`" not in line and not line.startswith("       ")
+    )  # outside code spans and literal blocks
+    assert "<script>" not in prose
+    assert "<img" not in prose
     assert "<b>" not in REPORT
     assert "[link](javascript" not in REPORT
     assert "\\[link\\]\\(javascript:alert\\(3\\)\\)" not in REPORT  # parentheses stay as they are
