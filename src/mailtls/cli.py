@@ -12,7 +12,8 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from mailtls import __version__
 from mailtls.cli_common import (
@@ -26,6 +27,9 @@ from mailtls.models import CheckReport, LogFormat, Target
 from mailtls.policy.domain import EXIT_SOFTWARE, EXIT_USAGE
 from mailtls.scanner import CheckOptions, check_targets
 from mailtls.targets import parse_target
+
+if TYPE_CHECKING:
+    from mailtls.logs.report import LogsReport
 
 EPILOG = """\
 exit codes: 0 ok; 1 warnings (certificate problems, TLS 1.0/1.1 still enabled, an address that
@@ -97,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--impact",
         choices=("tls12",),
         help="add who breaks (or falls back to plaintext) if TLS 1.2 becomes the minimum",
+    )
+    logs.add_argument(
+        "--save",
+        action="store_true",
+        help="also keep the report and its peer table in the store (see --db)",
+    )
+    logs.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the store for --save (default: $MAILTLS_DB, else "
+        "~/.local/share/mailtls/mailtls.sqlite)",
     )
     logs_output = logs.add_argument_group("output")
     formats = logs_output.add_mutually_exclusive_group()
@@ -177,6 +192,8 @@ def _run_logs(args: argparse.Namespace) -> int:
     report = analyse_logs(
         args.inputs, log_format=log_format, year=args.year, impact=args.impact == "tls12"
     )
+    if args.save:
+        _save_logs(report, args.db)
     out = sys.stdout
     if args.json:
         out.write(render_logs_json(report) + "\n")
@@ -187,6 +204,18 @@ def _run_logs(args: argparse.Namespace) -> int:
         width = shutil.get_terminal_size().columns if out.isatty() else None
         out.write(render_logs_text(report, color=color, width=width, verbose=args.verbose))
     return report.exit_code
+
+
+def _save_logs(report: LogsReport, location: str | None) -> None:
+    from mailtls.store import Store, default_location
+    from mailtls.store.location import describe
+
+    where = location or default_location()
+    if "://" not in where:
+        Path(where).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    with Store(where) as store:
+        analysis = store.save_logs_report(report)
+    sys.stderr.write(f"mailtls: saved as log analysis {analysis} in {describe(where)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select
 
 from mailtls.errors import StoreError
-from mailtls.store.tables import metadata, schema_versions
+from mailtls.store.tables import TABLES_OF_VERSION, metadata, schema_versions
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,21 @@ def _nothing_to_change(connection: Connection) -> None:
     """The first version: a database that has it was created with it."""
 
 
+def _create_tables_of(version: int) -> Callable[[Connection], None]:
+    def create(connection: Connection) -> None:
+        for table in TABLES_OF_VERSION[version]:
+            table.create(connection)  # with its indexes
+
+    return create
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "runs, targets, results, MX hosts, endpoints, probe results, addresses, findings",
         _nothing_to_change,
     ),
+    Migration(2, "saved log analyses and their peers (mailtls logs --save)", _create_tables_of(2)),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mailtls.logs.report import PeerSummary, SessionKind
 from mailtls.models import (
     ALL_TLS_VERSIONS,
     AddressObservation,
@@ -137,3 +139,26 @@ def probe_rows(observation: AddressObservation) -> list[Row]:
         }
         for probe in observation.probes
     ]
+
+
+def peer_row(peer: PeerSummary) -> Row:
+    """The ``log_peers`` columns other than ids."""
+    count = peer.sessions.get
+    return {
+        "direction": peer.direction.value,
+        "role": peer.role.value,
+        "peer_ip": peer.peer_ip,
+        "peer_host": peer.peer_host,
+        "tls1_3": count(SessionKind.TLS1_3, 0),
+        "tls1_2": count(SessionKind.TLS1_2, 0),
+        "tls1_1": count(SessionKind.TLS1_1, 0),
+        "tls1_0": count(SessionKind.TLS1_0, 0),
+        "tls_unknown": count(SessionKind.TLS_UNKNOWN, 0),
+        "plaintext": count(SessionKind.PLAINTEXT, 0),
+        "total": peer.total,
+        "first_seen": peer.first_seen,
+        "last_seen": peer.last_seen,
+        "example_cipher": peer.example_cipher,
+        "weakest": peer.weakest.value,
+        "domains": json.dumps(list(peer.domains)),
+    }

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, f
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from mailtls.errors import StoreError
+from mailtls.logs.report import LogsReport
 from mailtls.models import (
     AddressObservation,
     DomainReport,
@@ -40,6 +41,8 @@ from mailtls.store.tables import (
     addresses,
     endpoints,
     findings,
+    log_analyses,
+    log_peers,
     mx_hosts,
     probe_results,
     results,
@@ -491,6 +494,48 @@ class Store:
             return True
 
         return self._write(work)
+
+    # --- saved log analyses -----------------------------------------------------------------------
+
+    def save_logs_report(self, report: LogsReport) -> int:
+        """Store a ``mailtls logs`` report with its peer table; returns the analysis id."""
+        first = [s.first_seen for s in report.sources if s.first_seen is not None]
+        last = [s.last_seen for s in report.sources if s.last_seen is not None]
+
+        def work(connection: Connection) -> int:
+            analysis_id = _inserted_id(
+                connection.execute(
+                    log_analyses.insert().values(
+                        generated_at=report.generated_at,
+                        tool_version=report.tool_version,
+                        inputs=json.dumps([source.name for source in report.sources]),
+                        first_seen=min(first, default=None),
+                        last_seen=max(last, default=None),
+                        sessions=sum(report.totals.values()),
+                        exit_code=report.exit_code,
+                        report=codec.pack(report),
+                    )
+                )
+            )
+            peers = [{"analysis_id": analysis_id, **rows.peer_row(p)} for p in report.peers]
+            for start in range(0, len(peers), _INSERT_BATCH):
+                connection.execute(log_peers.insert(), peers[start : start + _INSERT_BATCH])
+            return analysis_id
+
+        return self._write(work)
+
+    def logs_report(self, analysis_id: int) -> LogsReport:
+        def work(connection: Connection) -> bytes:
+            blob = connection.execute(
+                select(log_analyses.c.report).where(log_analyses.c.id == analysis_id)
+            ).scalar()
+            if blob is None:
+                raise StoreError(
+                    f"{describe(self.location)}: there is no log analysis {analysis_id}"
+                )
+            return bytes(blob)
+
+        return self._unpack(LogsReport, self._read(work))
 
     def domain_reports(
         self, run_id: int, domains: Sequence[str] | None = None

@@ -197,3 +197,55 @@ Index("findings_by_code", findings.c.code)
 Index("addresses_by_result", addresses.c.result_id)
 Index("mx_hosts_by_result", mx_hosts.c.result_id)
 Index("probe_results_by_endpoint", probe_results.c.endpoint_id)
+
+
+# --- saved log analyses (schema version 2) ----------------------------------------------------
+
+log_analyses = Table(
+    "log_analyses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("tool_version", String(40), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON array of the inputs' names
+    Column("first_seen", UtcDateTime),
+    Column("last_seen", UtcDateTime),
+    Column("sessions", Integer, nullable=False),
+    Column("exit_code", Integer, nullable=False),
+    Column("report", LargeBinary, nullable=False),  # zlib-compressed LogsReport JSON
+)
+
+log_peers = Table(
+    "log_peers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "analysis_id",
+        Integer,
+        ForeignKey("log_analyses.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("direction", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("peer_ip", String(45)),
+    Column("peer_host", Text),
+    Column("tls1_3", Integer, nullable=False),
+    Column("tls1_2", Integer, nullable=False),
+    Column("tls1_1", Integer, nullable=False),
+    Column("tls1_0", Integer, nullable=False),
+    Column("tls_unknown", Integer, nullable=False),
+    Column("plaintext", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("first_seen", UtcDateTime),
+    Column("last_seen", UtcDateTime),
+    Column("example_cipher", Text),
+    Column("weakest", String(32), nullable=False),
+    Column("domains", Text, nullable=False),  # JSON array
+)
+
+Index("log_peers_by_analysis", log_peers.c.analysis_id)
+
+# Tables each schema version added: a migration creates exactly its own.
+TABLES_OF_VERSION: dict[int, tuple[Table, ...]] = {
+    2: (log_analyses, log_peers),
+}
