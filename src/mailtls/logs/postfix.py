@@ -107,7 +107,9 @@ _TLS_SUMMARY = re.compile(
 )
 _CONNECT_FROM = re.compile(rf"^connect from {_NAMADDR}$")
 _DISCONNECT_FROM = re.compile(rf"^disconnect from {_NAMADDR}(?P<counts>(?: \S+)*)$")
-_COUNT = re.compile(r"^(?P<name>[a-z_-]+)=(?P<success>\d{1,9})(?:/(?P<total>\d{1,9}))?$")
+# One word of the command counts: " name=succeeded" or " name=succeeded/total"; other words
+# ("notes=bare_lf", whatever later versions add) are passed over.
+_COUNT = re.compile(r" ([a-z_-]+)=(\d{1,9})(?:/\d{1,9})?(?= |$)")
 _SSL_ACCEPT_ERROR = re.compile(rf"^SSL_accept error from {_NAMADDR}: ")
 _SASL_CLIENT = re.compile(rf"^\w+: client={_NAMADDR}, .*\bsasl_(?:method|username)=")
 _SSL_CONNECT_ERROR = re.compile(rf"^SSL_connect error to {_NAMADDR}: ")
@@ -156,19 +158,22 @@ class _Peer:
     host: str | None  # None for "unknown" and for names that are only the address again
 
 
-@lru_cache(maxsize=4096)  # a log names the same few thousand peers over and over
-def _canonical_ip(addr: str) -> str | None:
+# A log names the same peers over and over: a busy relay some tens of thousands (a few MB).
+_PEER_CACHE_SIZE = 32_768
+
+
+@lru_cache(maxsize=_PEER_CACHE_SIZE)
+def _peer_of(host: str, addr: str) -> _Peer:
     try:
-        return str(ip_address(addr))
+        ip: str | None = str(ip_address(addr))
     except ValueError:
-        return None
+        ip = None
+    name = None if host in ("unknown", addr, ip) else host
+    return _Peer(ip=ip, host=name)
 
 
 def _peer(match: re.Match[str]) -> _Peer:
-    host, addr = match.group("host"), match.group("addr")
-    ip = _canonical_ip(addr)
-    name = None if host in ("unknown", addr, ip) else host
-    return _Peer(ip=ip, host=name)
+    return _peer_of(match.group("host"), match.group("addr"))
 
 
 @dataclass(frozen=True)
@@ -180,9 +185,13 @@ class _Tls:
     protocol: str  # as logged: "TLSv1.2", or "SSLv3" which no TlsVersion names
 
 
+@lru_cache(maxsize=1024)  # a few protocols and ciphers, on a line of every TLS session
+def _tls_of(protocol: str, cipher: str) -> _Tls:
+    return _Tls(_TLS_VERSIONS.get(protocol), cipher, protocol)
+
+
 def _tls(match: re.Match[str]) -> _Tls:
-    protocol = match.group("protocol")
-    return _Tls(_TLS_VERSIONS.get(protocol), match.group("cipher"), protocol)
+    return _tls_of(match.group("protocol"), match.group("cipher"))
 
 
 # (host, program, pid) of the process that logged a line, as logged ("[1234]" -> "1234")
@@ -472,7 +481,7 @@ class PostfixParser(LogParser):
         self,
         session: _Inbound,
         where: _Where | None,
-        counts: dict[str, tuple[int, int]] | None = None,
+        counts: dict[str, str] | None = None,
     ) -> SessionObservation:
         """The observation for a session that ended at line ``where`` (None: at the end of the
         input); ``counts`` is None when no line said how it ended."""
@@ -700,18 +709,10 @@ def _relay_text(match: re.Match[str]) -> str:
     return f"{text}:{port}" if port is not None else text
 
 
-def _command_counts(match: re.Match[str]) -> dict[str, tuple[int, int]]:
-    """``ehlo=2 starttls=1 auth=0/1 commands=4/5`` -> {name: (succeeded, total)}; {} if none."""
-    counts: dict[str, tuple[int, int]] = {}
-    for word in match.group("counts").split():
-        count = _COUNT.match(word)
-        if count is None:
-            continue  # "notes=bare_lf" and whatever later versions add
-        success = int(count.group("success"))
-        total = count.group("total")
-        counts[count.group("name")] = (success, int(total) if total is not None else success)
-    return counts
+def _command_counts(match: re.Match[str]) -> dict[str, str]:
+    """`` ehlo=2 starttls=1 auth=0/1 commands=4/5`` -> {name: succeeded}; {} if none."""
+    return dict(_COUNT.findall(match.group("counts")))
 
 
-def _succeeded(counts: dict[str, tuple[int, int]], command: str) -> bool:
-    return counts.get(command, (0, 0))[0] > 0
+def _succeeded(counts: dict[str, str], command: str) -> bool:
+    return int(counts.get(command, "0")) > 0
