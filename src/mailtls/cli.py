@@ -150,6 +150,11 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-q", "--quiet", action="store_true", help="no progress display on standard error"
     )
+    group.add_argument(
+        "--no-advice",
+        action="store_true",
+        help="leave out the fix under each finding in the text report (JSON always has it)",
+    )
 
 
 def _render(report: CheckReport, args: argparse.Namespace, out: TextIO) -> None:
@@ -162,7 +167,7 @@ def _render(report: CheckReport, args: argparse.Namespace, out: TextIO) -> None:
 
     color = args.color == "always" or (args.color == "auto" and out.isatty())
     width = shutil.get_terminal_size().columns if out.isatty() else None
-    out.write(render_text(report, color=color, width=width))
+    out.write(render_text(report, color=color, width=width, advice=not args.no_advice))
 
 
 def _run_check(targets: Sequence[Target], options: CheckOptions, args: argparse.Namespace) -> int:
