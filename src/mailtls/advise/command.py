@@ -21,7 +21,6 @@ from mailtls.advise.models import InputSummary
 from mailtls.advise.postfix import parse_mail_version, parse_openssl_version, parse_postfix_config
 from mailtls.advise.regfile import EMIT_KINDS, build_reg_file
 from mailtls.advise.registry import merge_registry
-from mailtls.advise.render import render_advise_json, render_advise_text
 from mailtls.advise.textio import read_input
 from mailtls.errors import KnowledgeError, UsageError
 from mailtls.knowledge.exchange_builds import (
@@ -257,6 +256,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     except KnowledgeError as error:  # a broken installation, not the user's input
         err.write(f"mailtls advise: internal error: {error}\n")
         return EXIT_SOFTWARE
+    # rich costs ~90 ms to import: only when a report is printed, not whenever the parser is
+    # built for another command.
+    from mailtls.advise.render import render_advise_json, render_advise_text  # noqa: PLC0415
+
     if args.json:
         out.write(render_advise_json(report) + "\n")
     else:

@@ -320,3 +320,22 @@ def test_not_a_postfix_version(text: str) -> None:
 )
 def test_openssl_versions(text: str, shown: str) -> None:
     assert parse_openssl_version(text).text == shown
+
+
+@given(st.text(max_size=300))
+def test_postfix_and_systeminfo_parsing_never_raise_anything_but_input_error(text: str) -> None:
+    with contextlib.suppress(InputError):
+        parse_postfix_config(text, "main.cf")
+    with contextlib.suppress(InputError):
+        parse_systeminfo(text, "si.txt")
+
+
+@given(st.text(max_size=120))
+def test_version_parsers_and_protocol_ranges_never_raise_anything_but_value_error(
+    text: str,
+) -> None:
+    protocol_range(text)
+    with contextlib.suppress(ValueError):
+        parse_mail_version(text)
+    with contextlib.suppress(ValueError):
+        parse_openssl_version(text)
