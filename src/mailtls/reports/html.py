@@ -348,7 +348,7 @@ def _key_figures(run: RunSummary) -> str:
         (str(total), "domains in this report"),
         (f"{ready} · {percent(ready, total)}", "Exchange Online can deliver over TLS 1.2"),
         (f"{fallback} · {percent(fallback, total)}", "fall back to plaintext with Exchange Online"),
-        (f"{untested} · {percent(untested, total)}", "could not be tested"),
+        (f"{untested} · {percent(untested, total)}", "not tested (no answer, no mail server)"),
         (f"{critical} · {percent(critical, total)}", "with at least one critical finding"),
     ]
     cards = "".join(

@@ -142,8 +142,14 @@ def render_run_text(
     )
     if worst:
         console.print(_summary_table(worst))
-    else:
-        console.print(Text("none: every domain takes TLS 1.2 from Exchange Online", style="green"))
+    elif not needing:
+        console.print(
+            Text(
+                "none: Exchange Online reaches every domain over TLS 1.2, and no domain has a "
+                "warning",
+                style="green",
+            )
+        )
     return _output(console)
 
 
