@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="show examples of lines that were not understood",
     )
 
+    from mailtls.advise.arguments import register as register_advise
     from mailtls.scan.arguments import register as register_scan
 
+    register_advise(commands)
     register_scan(commands)
 
     schema = commands.add_parser(
@@ -237,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mailtls.scan.command import HANDLERS  # loads the store: only for its commands
 
             return HANDLERS[args.handler](args)
+        if args.command == "advise":
+            from mailtls.advise.command import run as run_advise  # loads the knowledge
+
+            return run_advise(args)
         if args.command == "demo":
             return _run_demo(args)
         if args.command == "logs":

@@ -6,9 +6,3 @@ qfe), ``postfix`` (postconf -n / main.cf, versions). Analysis: ``analyse`` compo
 ``windows_checks``, ``exchange_checks`` and ``postfix_checks``. Output: ``render`` (text, JSON),
 ``schema`` (JSON Schema), ``regfile`` (.reg files for regedit). ``command`` is the subcommand.
 """
-
-from mailtls.advise.analyse import AdviseInputs, WindowsText, analyse
-from mailtls.advise.errors import InputError
-from mailtls.advise.models import AdviseReport, ChecklistItem
-
-__all__ = ["AdviseInputs", "AdviseReport", "ChecklistItem", "InputError", "WindowsText", "analyse"]

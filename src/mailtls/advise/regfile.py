@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from mailtls.advise.registry import HEADER_5
 from mailtls.knowledge.windows import RegistryTarget, WindowsData, WindowsRelease, load_windows
 
-EMIT_KINDS = ("enable-tls12", "disable-tls10-tls11")
 DISABLE_WARNING = (
     "Before you import this file, make sure no peer still needs TLS 1.0/1.1: run "
     "`mailtls logs --impact tls12` on the server's SMTP protocol logs (Exchange: the "

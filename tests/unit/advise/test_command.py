@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mailtls.advise.command import register, run
+from mailtls.advise.arguments import register
+from mailtls.advise.command import run
 from mailtls.advise.registry import merge_registry
 from mailtls.advise.schema import ADVISE_SCHEMA_ID, advise_report_schema, advise_report_schema_json
 from mailtls.advise.textio import decode

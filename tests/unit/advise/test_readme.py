@@ -7,7 +7,8 @@ import argparse
 import io
 from pathlib import Path
 
-from mailtls.advise.command import register, run
+from mailtls.advise.arguments import register
+from mailtls.advise.command import run
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
