@@ -24,15 +24,18 @@ class SessionKind(StrEnum):
 BELOW_TLS12 = frozenset({SessionKind.TLS1_1, SessionKind.TLS1_0})
 
 
+_KIND_OF_VERSION = {
+    TlsVersion.TLS1_3: SessionKind.TLS1_3,
+    TlsVersion.TLS1_2: SessionKind.TLS1_2,
+    TlsVersion.TLS1_1: SessionKind.TLS1_1,
+    TlsVersion.TLS1_0: SessionKind.TLS1_0,
+}
+
+
 def session_kind(observation: SessionObservation) -> SessionKind:
     if observation.tls_version is None:
         return SessionKind.TLS_UNKNOWN if observation.version_ambiguous else SessionKind.PLAINTEXT
-    return {
-        TlsVersion.TLS1_3: SessionKind.TLS1_3,
-        TlsVersion.TLS1_2: SessionKind.TLS1_2,
-        TlsVersion.TLS1_1: SessionKind.TLS1_1,
-        TlsVersion.TLS1_0: SessionKind.TLS1_0,
-    }[observation.tls_version]
+    return _KIND_OF_VERSION[observation.tls_version]
 
 
 @dataclass(frozen=True)
