@@ -76,8 +76,8 @@ from functools import lru_cache
 from ipaddress import ip_address
 
 from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
-from mailtls.logs.syslog import address_domain, match_syslog
-from mailtls.logs.timestamps import YearGuesser
+from mailtls.logs.syslog import FRAME, address_domain
+from mailtls.logs.timestamps import YearGuesser, leading_timestamp
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
 # Open sessions (smtpd) and per-process connection state (smtp/lmtp) kept at most; past this the
@@ -135,9 +135,9 @@ class _Daemon(Enum):
 # Services that run TLS from the first byte, as master.cf names them in ``syslog_name``
 # ("postfix/smtps/smtpd", "postfix/submissions/smtpd").
 _WRAPPER_SERVICES = frozenset({"smtps", "submissions"})
-_PROGRAM_CACHE_SIZE = 256
 
 
+@lru_cache(maxsize=256)  # a log names a few programs; hostile input endless ones
 def _daemon(program: str) -> _Daemon | None:
     """Which Postfix daemon logged a line: its name is the last part, after the syslog_name."""
     parts = program.split("/")
@@ -301,7 +301,6 @@ class PostfixParser(LogParser):
     def __init__(self, years: YearGuesser | None = None, *, max_open: int = MAX_OPEN) -> None:
         self._years = years if years is not None else YearGuesser()
         self._max_open = max(1, max_open)
-        self._programs: dict[str, _Daemon | None] = {}
         self._inbound: dict[_Key, _Inbound] = {}
         self._clients: dict[_Key, _Client] = {}
         self._tally: Counter[str] = Counter()  # PostfixCounts' fields, while reading
@@ -330,19 +329,26 @@ class PostfixParser(LogParser):
 
     def _read(self, line: str, where: _Where, emitted: list[SessionObservation]) -> LineKind:
         """One line; the sessions it completes go to ``emitted``."""
-        if "mtp" not in line:
-            # Only smtpd, smtp and lmtp lines carry sessions, and every such line names its
-            # daemon. Most lines of a busy log are other daemons' (qmgr, cleanup...): when one
-            # shares the time stamp of the line before, it is framed, so skip its parse.
-            last = self._years.last_stamp
-            if last is not None and line.startswith(last[0]) and ": " in line:
+        years = self._years
+        last = years.last_stamp
+        if last is not None and line.startswith(last[0]):
+            # Busy logs repeat a time stamp on many lines: the line before parsed it already.
+            if "mtp" not in line and ": " in line:
+                # Only smtpd, smtp and lmtp lines carry sessions, and every such line names
+                # its daemon. Most lines of a busy log are other daemons' (qmgr, cleanup...):
+                # one with the stamp of the line before is framed, so skip its parse.
                 return IGNORED
-        framed = match_syslog(line, self._years)
-        if framed is None:
+            moment, text_at = last[1], len(last[0])
+        else:
+            stamped = leading_timestamp(line, years)
+            if stamped is None:
+                return UNPARSED
+            moment, text_at = stamped
+        frame = FRAME.match(line, text_at)
+        if frame is None:
             return UNPARSED
-        moment, frame = framed
         host, program, pid, text = frame.group("host", "program", "pid", "text")
-        daemon = self._daemon_of(program)
+        daemon = _daemon(program)
         if daemon is None:
             return IGNORED
         key = (host, program, pid)
@@ -680,15 +686,6 @@ class PostfixParser(LogParser):
         )
 
     # --- shared -----------------------------------------------------------------------------
-
-    def _daemon_of(self, program: str) -> _Daemon | None:
-        if program in self._programs:
-            return self._programs[program]
-        daemon = _daemon(program)
-        if len(self._programs) >= _PROGRAM_CACHE_SIZE:
-            self._programs.clear()  # hostile input with endless program names
-        self._programs[program] = daemon
-        return daemon
 
     def _checked_tls(self, tls: _Tls) -> _Tls:
         """Note protocols no TlsVersion names ("SSLv3"); a few names are enough to warn."""

@@ -14,7 +14,7 @@ from mailtls.logs.timestamps import YearGuesser, leading_timestamp
 # longest run does either way, and a lazy match (which tries the rest of the pattern after
 # every character) costs twice the time of the whole frame. No "^": it is matched where the
 # time stamp ends (``match(line, pos)``), so the line is not copied first.
-_FRAME = re.compile(r"(?P<host>\S+) (?P<program>[\w./-]+)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$")
+FRAME = re.compile(r"(?P<host>\S+) (?P<program>[\w./-]+)(?:\[(?P<pid>\d{1,10})\])?: (?P<text>.*)$")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def match_syslog(line: str, years: YearGuesser) -> tuple[datetime, re.Match[str]
     if stamped is None:
         return None
     timestamp, rest_at = stamped
-    frame = _FRAME.match(line, rest_at)
+    frame = FRAME.match(line, rest_at)
     return None if frame is None else (timestamp, frame)
 
 
