@@ -14,7 +14,8 @@ from enum import StrEnum
 
 # The version of the JSON document the models render to (``mailtls.schema``); bump it when a
 # field changes meaning or disappears, never for additions.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # of the check document (docs/schema/check-v2.json)
+LOGS_SCHEMA_VERSION = "1"  # of the logs document (docs/schema/logs-v1.json)
 
 
 class TlsVersion(StrEnum):
@@ -101,6 +102,16 @@ class DnsStatus(StrEnum):
     ERROR = "error"  # anything else: refused, malformed answer, unreachable resolver
 
 
+class DnssecStatus(StrEnum):
+    """Whether a DNS answer is protected by DNSSEC, as far as the resolver tells."""
+
+    SECURE = "secure"  # the resolver validated it (AD bit): a DANE sender may rely on it
+    INSECURE = "insecure"  # no AD bit, no signatures: the zone is not signed
+    UNVALIDATED = "unvalidated"  # signatures came, but no AD bit: the resolver does not validate
+    BOGUS = "bogus"  # validation failed: SERVFAIL, while a query without checking (CD) answers
+    INDETERMINATE = "indeterminate"  # no answer to judge (timeout, refused, SERVFAIL both ways)
+
+
 @dataclass(frozen=True)
 class DnsOutcome:
     """The result of one DNS question, success or not, with the resolver's words on failure."""
@@ -110,6 +121,7 @@ class DnsOutcome:
     status: DnsStatus
     records: tuple[str, ...] = ()
     detail: str | None = None
+    dnssec: DnssecStatus | None = None  # None: not judged (answers before DNSSEC awareness)
 
 
 @dataclass(frozen=True)
@@ -328,6 +340,27 @@ class FindingCode(StrEnum):
     NOT_SMTP = "NOT_SMTP"
     PROTOCOL_ERROR = "PROTOCOL_ERROR"
     CONNECTION_CLOSED = "CONNECTION_CLOSED"
+    # DNSSEC and DANE (RFC 7672)
+    DNSSEC_BOGUS = "DNSSEC_BOGUS"
+    RESOLVER_NOT_VALIDATING = "RESOLVER_NOT_VALIDATING"
+    DANE_VALID = "DANE_VALID"
+    DANE_MISMATCH = "DANE_MISMATCH"
+    DANE_NOT_SECURE = "DANE_NOT_SECURE"
+    DANE_UNUSABLE_RECORDS = "DANE_UNUSABLE_RECORDS"
+    DANE_MX_NOT_SECURE = "DANE_MX_NOT_SECURE"
+    DANE_PARTIAL = "DANE_PARTIAL"
+    # MTA-STS (RFC 8461)
+    MTA_STS_ENFORCED = "MTA_STS_ENFORCED"
+    MTA_STS_TESTING = "MTA_STS_TESTING"
+    MTA_STS_RECORD_INVALID = "MTA_STS_RECORD_INVALID"
+    MTA_STS_POLICY_UNREACHABLE = "MTA_STS_POLICY_UNREACHABLE"
+    MTA_STS_POLICY_INVALID = "MTA_STS_POLICY_INVALID"
+    MTA_STS_MX_NOT_COVERED = "MTA_STS_MX_NOT_COVERED"
+    MTA_STS_CERT_INVALID = "MTA_STS_CERT_INVALID"
+    MTA_STS_MAX_AGE_SMALL = "MTA_STS_MAX_AGE_SMALL"
+    # TLS-RPT (RFC 8460)
+    TLSRPT_MISSING = "TLSRPT_MISSING"
+    TLSRPT_INVALID = "TLSRPT_INVALID"
 
 
 @dataclass(frozen=True)
@@ -419,6 +452,124 @@ class AddressReport:
     product: ProductGuess
 
 
+# --- DANE, MTA-STS, TLS-RPT (RFC 7672, 8461, 8460) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsaRecord:
+    """One TLSA record (RFC 6698): what the certificate association data is compared with."""
+
+    usage: int  # 0 PKIX-TA, 1 PKIX-EE (unusable for SMTP, RFC 7672 3.1.3), 2 DANE-TA, 3 DANE-EE
+    selector: int  # 0 the whole certificate, 1 its SubjectPublicKeyInfo
+    matching_type: int  # 0 exact, 1 SHA-256, 2 SHA-512
+    data: str  # the association data, lower-case hex
+
+
+class DaneState(StrEnum):
+    """DANE for an MX host, an address of it, or a whole domain."""
+
+    VALID = "valid"  # DNSSEC-secure TLSA records, and a usable one matches the chain presented
+    MISMATCH = "mismatch"  # usable records, none matches: DANE senders will not deliver
+    NOT_CONFIGURED = "not_configured"  # no TLSA records (DANE senders use opportunistic TLS)
+    NOT_SECURE = "not_secure"  # TLSA records exist, but not DNSSEC-secure: senders ignore them
+    UNUSABLE = "unusable"  # only records SMTP cannot use (PKIX usages, unknown parameters)
+    BOGUS = "bogus"  # DNSSEC validation failed: DANE senders defer mail
+    NOT_TESTED = "not_tested"  # no chain to compare (no STARTTLS, no handshake), or lookup failed
+
+
+@dataclass(frozen=True)
+class DaneAddressResult:
+    """The TLSA records of an MX host against the chain one of its addresses presented."""
+
+    endpoint: Endpoint
+    state: DaneState
+    matched: tuple[int, ...]  # positions in DaneReport.records that match this chain
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class DaneReport:
+    """DANE for one MX host: the TLSA lookup at ``_25._tcp.<host>`` and every address's match."""
+
+    tlsa: DnsOutcome
+    host_dnssec: DnssecStatus | None  # of the host's address records (DANE needs them secure)
+    records: tuple[TlsaRecord, ...]
+    addresses: tuple[DaneAddressResult, ...]
+    state: DaneState
+
+
+class MtaStsMode(StrEnum):
+    ENFORCE = "enforce"
+    TESTING = "testing"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class MtaStsPolicy:
+    """A parsed policy file (RFC 8461 3.2)."""
+
+    version: str
+    mode: MtaStsMode
+    mx: tuple[str, ...]  # patterns as written: "mail.example.com", "*.example.net"
+    max_age: int  # seconds
+
+
+class MtaStsFetch(StrEnum):
+    """How fetching https://mta-sts.<domain>/.well-known/mta-sts.txt went."""
+
+    OK = "ok"
+    NOT_FETCHED = "not_fetched"  # no valid TXT record: senders do not look for a policy
+    NOT_FOUND = "not_found"  # HTTP 404
+    HTTP_ERROR = "http_error"  # another status than 200 (redirects included: never followed)
+    TLS_ERROR = "tls_error"  # the HTTPS certificate is not valid for mta-sts.<domain>
+    CONNECT_FAILED = "connect_failed"  # no address, refused, unreachable
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"  # more than the size limit
+    WRONG_TYPE = "wrong_type"  # not text/plain
+
+
+class MtaStsState(StrEnum):
+    NOT_CONFIGURED = "not_configured"  # no _mta-sts TXT record
+    ENFORCED = "enforced"  # enforce mode, every MX covered and with a valid certificate
+    TESTING = "testing"  # testing mode: failures are only reported (TLS-RPT), mail flows
+    NONE = "none"  # mode none: the domain withdraws its policy
+    INVALID = "invalid"  # TXT record or policy broken: senders treat it as absent
+    UNREACHABLE = "unreachable"  # TXT record, but the policy cannot be fetched
+    FAILING = "failing"  # enforce mode, but an MX is not covered or its certificate invalid
+
+
+@dataclass(frozen=True)
+class MtaStsMxCheck:
+    host: str
+    covered: bool  # a policy "mx" pattern matches the host name
+    certificate_valid: bool | None  # trusted and naming the host on every tested address
+
+
+@dataclass(frozen=True)
+class MtaStsReport:
+    txt: DnsOutcome  # _mta-sts.<domain> TXT
+    record_id: str | None  # the "id" of the one valid v=STSv1 record
+    record_problem: str | None
+    policy_url: str
+    fetch: MtaStsFetch
+    fetch_detail: str | None
+    policy: MtaStsPolicy | None
+    policy_problems: tuple[str, ...]
+    mx: tuple[MtaStsMxCheck, ...]
+    state: MtaStsState
+
+
+@dataclass(frozen=True)
+class TlsRptReport:
+    """The TLS reporting record at _smtp._tls.<domain> (RFC 8460 3)."""
+
+    txt: DnsOutcome
+    record: str | None  # the v=TLSRPTv1 record, when exactly one
+    valid: bool
+    rua: tuple[str, ...]  # mailto: and https: report destinations
+    problem: str | None
+
+
 @dataclass(frozen=True)
 class MxHostReport:
     host: str
@@ -427,6 +578,7 @@ class MxHostReport:
     dns: tuple[DnsOutcome, ...]
     addresses: tuple[AddressReport, ...]
     findings: tuple[Finding, ...] = ()
+    dane: DaneReport | None = None  # None: not looked up (--no-dane, or an address target)
 
 
 @dataclass(frozen=True)
@@ -439,6 +591,9 @@ class DomainReport:
     tested_addresses: int
     started_at: datetime
     elapsed_seconds: float
+    dane: DaneState | None = None  # the domain's DANE, from its MX hosts'; None: not checked
+    mta_sts: MtaStsReport | None = None  # None: not checked (--no-mta-sts, or not a domain)
+    tls_rpt: TlsRptReport | None = None
 
 
 @dataclass(frozen=True)

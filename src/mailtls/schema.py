@@ -4,8 +4,8 @@ The generator walks the type hints of ``CheckReport`` and everything it holds, a
 conversion rules of ``mailtls.render.jsonout`` (flattened fields, enum values, UTC timestamps,
 base64 bytes), so a field added to a model shows up here without a second source of truth. Only
 the prose lives here: descriptions of classes without a docstring, of every field and of enum
-values. ``docs/schema/check-v1.json`` is this schema, committed; regenerate it with
-``mailtls schema > docs/schema/check-v1.json``.
+values. ``docs/schema/check-v2.json`` is this schema, committed; regenerate it with
+``mailtls schema > docs/schema/check-v2.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from mailtls.logs.report import (
     Tls12Impact,
 )
 from mailtls.models import (
+    LOGS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     AddressReport,
     AddressStatus,
@@ -36,8 +37,12 @@ from mailtls.models import (
     CertificateReport,
     CheckReport,
     Confidence,
+    DaneAddressResult,
+    DaneReport,
+    DaneState,
     Direction,
     DnsOutcome,
+    DnssecStatus,
     DnsStatus,
     DomainReport,
     Endpoint,
@@ -47,6 +52,12 @@ from mailtls.models import (
     Finding,
     FindingCode,
     LogFormat,
+    MtaStsFetch,
+    MtaStsMode,
+    MtaStsMxCheck,
+    MtaStsPolicy,
+    MtaStsReport,
+    MtaStsState,
     MxHostReport,
     PeerRole,
     ProbeKind,
@@ -61,7 +72,9 @@ from mailtls.models import (
     SmtpStage,
     Target,
     TargetKind,
+    TlsaRecord,
     TlsHandshake,
+    TlsRptReport,
     TlsVersion,
     VersionSupport,
 )
@@ -72,7 +85,7 @@ JsonSchema = dict[str, Any]
 
 # Bumped on any change a consumer could trip over (a field renamed, removed or retyped).
 SCHEMA_ID = f"urn:mailtls:schema:check:v{SCHEMA_VERSION}"
-LOGS_SCHEMA_ID = f"urn:mailtls:schema:logs:v{SCHEMA_VERSION}"
+LOGS_SCHEMA_ID = f"urn:mailtls:schema:logs:v{LOGS_SCHEMA_VERSION}"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _UTC_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
@@ -110,6 +123,18 @@ _CLASS_DOCS: Mapping[type, str] = {
     CertificateInfo: "The facts of one X.509 certificate, as presented by the server.",
     Finding: "One observation worth acting on, with a stable code that monitoring can key on.",
     Remedy: "What to install or change, for the recognised product or in general.",
+    DnssecStatus: "Whether a DNS answer is DNSSEC-validated, as far as the resolver tells.",
+    TlsaRecord: "One TLSA record (RFC 6698), decoded.",
+    DaneState: "DANE (RFC 7672) for an address, an MX host or a domain.",
+    DaneAddressResult: "The TLSA records of an MX host against one address's chain.",
+    DaneReport: "DANE for one MX host: its TLSA records and every address's match.",
+    MtaStsMode: "The policy mode (RFC 8461 5).",
+    MtaStsPolicy: "An MTA-STS policy file, parsed.",
+    MtaStsFetch: "How fetching the MTA-STS policy over HTTPS went.",
+    MtaStsState: "MTA-STS for a domain.",
+    MtaStsMxCheck: "One MX host against the MTA-STS policy.",
+    MtaStsReport: "MTA-STS (RFC 8461) for a domain: TXT record, policy, and each MX host.",
+    TlsRptReport: "The TLS-RPT record (RFC 8460) of a domain.",
     ExoVerdict: "Whether mail can flow between Exchange Online and this target over TLS 1.2.",
     Target: "What the user asked to check, normalised (A-label, lower case, no trailing dot).",
     TargetKind: "How the target was given, which decides the DNS lookups made.",
@@ -219,6 +244,9 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "tested_addresses": "How many addresses were probed for this target.",
         "started_at": "When checking this target started.",
         "elapsed_seconds": "Wall-clock time spent on this target.",
+        "dane": "DANE for the domain, from its MX hosts'; null when not checked.",
+        "mta_sts": "MTA-STS for the domain; null when not checked (--no-mta-sts, or not a domain).",
+        "tls_rpt": "The TLS-RPT record of the domain; null when not checked.",
     },
     Target: {
         "kind": "How the target was given.",
@@ -232,6 +260,58 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "status": "Whether an answer came back.",
         "records": "The answer records in presentation format; empty on failure.",
         "detail": "The resolver's words on failure, else null.",
+        "dnssec": "Whether the answer was DNSSEC-validated; null where not judged.",
+    },
+    TlsaRecord: {
+        "usage": "0 PKIX-TA, 1 PKIX-EE (both unusable for SMTP), 2 DANE-TA, 3 DANE-EE.",
+        "selector": "0: the whole certificate; 1: its SubjectPublicKeyInfo.",
+        "matching_type": "0: exact; 1: SHA-256; 2: SHA-512.",
+        "data": "The certificate association data, lower-case hex.",
+    },
+    DaneAddressResult: {
+        "state": "DANE for this address.",
+        "matched": "Positions (from 0) of the TLSA records that match this address's chain.",
+        "detail": "Why, in words; null when nothing needs saying.",
+    },
+    DaneReport: {
+        "tlsa": "The TLSA question at _25._tcp.<host>.",
+        "host_dnssec": "DNSSEC of the host's address records; DANE needs them secure.",
+        "records": "The TLSA records found, decoded.",
+        "addresses": "Each tested address's chain against the records.",
+        "state": "DANE for the host as a whole: the weakest of its addresses.",
+    },
+    MtaStsPolicy: {
+        "version": "The policy's version field (STSv1).",
+        "mode": "enforce, testing or none.",
+        "mx": "The mx patterns as written.",
+        "max_age": "How long senders may cache the policy, in seconds.",
+    },
+    MtaStsMxCheck: {
+        "host": "An MX host of the domain.",
+        "covered": "Whether a policy mx pattern matches it.",
+        "certificate_valid": (
+            "Whether every tested address presents a trusted certificate naming it; null if "
+            "none could be tested."
+        ),
+    },
+    MtaStsReport: {
+        "txt": "The _mta-sts.<domain> TXT question.",
+        "record_id": "The id of the one valid v=STSv1 record; null without one.",
+        "record_problem": "What is wrong with the TXT record(s); null if nothing.",
+        "policy_url": "Where the policy is fetched from.",
+        "fetch": "How fetching the policy went.",
+        "fetch_detail": "The reason when fetching failed; null otherwise.",
+        "policy": "The parsed policy; null when none could be fetched or parsed.",
+        "policy_problems": "Every problem with the policy file, in words.",
+        "mx": "Each MX host against the policy.",
+        "state": "MTA-STS for the domain as a whole.",
+    },
+    TlsRptReport: {
+        "txt": "The _smtp._tls.<domain> TXT question.",
+        "record": "The v=TLSRPTv1 record when exactly one; null otherwise.",
+        "valid": "Whether that record is valid.",
+        "rua": "Where reports go: mailto: and https: URIs.",
+        "problem": "What is wrong, in words; null if nothing.",
     },
     MxHostReport: {
         "host": "The MX host name (for an address target: the address).",
@@ -240,6 +320,7 @@ _FIELD_DOCS: Mapping[type, Mapping[str, str]] = {
         "dns": "The A/AAAA questions asked for this host.",
         "addresses": "One report per address of this host.",
         "findings": "Findings about the host as a whole (e.g. no address at all).",
+        "dane": "DANE for this host; null when not checked (--no-dane, or an address target).",
     },
     AddressReport: {
         "product": "The mail server software recognised at this address, with the evidence.",
@@ -438,22 +519,26 @@ _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
 
 def check_report_schema() -> JsonSchema:
     """The JSON Schema of the ``mailtls check`` document (a new dict on every call)."""
-    return _document_schema(CheckReport, SCHEMA_ID, "check", _DOCUMENT_DESCRIPTION)
+    return _document_schema(CheckReport, SCHEMA_ID, "check", SCHEMA_VERSION, _DOCUMENT_DESCRIPTION)
 
 
 def logs_report_schema() -> JsonSchema:
     """The JSON Schema of the ``mailtls logs --json`` document (a new dict on every call)."""
-    return _document_schema(LogsReport, LOGS_SCHEMA_ID, "logs", _LOGS_DOCUMENT_DESCRIPTION)
+    return _document_schema(
+        LogsReport, LOGS_SCHEMA_ID, "logs", LOGS_SCHEMA_VERSION, _LOGS_DOCUMENT_DESCRIPTION
+    )
 
 
-def _document_schema(root_class: type, schema_id: str, command: str, text: str) -> JsonSchema:
+def _document_schema(
+    root_class: type, schema_id: str, command: str, version: str, text: str
+) -> JsonSchema:
     builder = _SchemaBuilder()
     root = builder.object_schema(root_class)
-    root["properties"]["schema_version"]["const"] = SCHEMA_VERSION
+    root["properties"]["schema_version"]["const"] = version
     return {
         "$schema": JSON_SCHEMA_DIALECT,
         "$id": schema_id,
-        "title": f"mailtls {command} report, schema version {SCHEMA_VERSION}",
+        "title": f"mailtls {command} report, schema version {version}",
         **root,
         "description": text,
         "$defs": dict(sorted(builder.definitions.items())),
@@ -594,7 +679,7 @@ def _described(description: str | None, schema: JsonSchema) -> JsonSchema:
 
 
 def check_report_schema_json() -> str:
-    """The schema as ``mailtls schema`` prints it and ``docs/schema/check-v1.json`` holds it.
+    """The schema as ``mailtls schema`` prints it and ``docs/schema/check-v2.json`` holds it.
 
     Two-space indentation and no trailing newline (``print`` adds it), the same text as
     ``json.dumps(check_report_schema(), indent=2)``.

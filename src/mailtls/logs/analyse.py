@@ -19,7 +19,7 @@ from mailtls.logs.detect import detect_format, parser_for
 from mailtls.logs.inputs import LineBatch, LineReader, Source, expand_sources
 from mailtls.logs.report import BELOW_TLS12, LogsReport, SessionKind, SourceSummary
 from mailtls.logs.timestamps import YearGuesser
-from mailtls.models import SCHEMA_VERSION, LogFormat, SessionObservation
+from mailtls.models import LOGS_SCHEMA_VERSION, LogFormat, SessionObservation
 
 DETECTION_LINES = 200
 UNPARSED_EXAMPLES = 5
@@ -212,7 +212,7 @@ def analyse_logs(
     peers = run.peers.peers()
     totals = dict(run.peers.totals)
     return LogsReport(
-        schema_version=SCHEMA_VERSION,
+        schema_version=LOGS_SCHEMA_VERSION,
         tool_version=__version__,
         generated_at=datetime.now(UTC),
         sources=tuple(summaries),

@@ -57,6 +57,42 @@ CODES: dict[FindingCode, CodeInfo] = {
     FindingCode.NOT_SMTP: CodeInfo(W, "the service does not speak SMTP"),
     FindingCode.PROTOCOL_ERROR: CodeInfo(W, "the server broke the SMTP protocol"),
     FindingCode.CONNECTION_CLOSED: CodeInfo(W, "the server closed the connection mid-dialogue"),
+    FindingCode.DNSSEC_BOGUS: CodeInfo(
+        C, "DNSSEC validation fails: validating resolvers answer SERVFAIL"
+    ),
+    FindingCode.RESOLVER_NOT_VALIDATING: CodeInfo(
+        I, "the resolver does not validate DNSSEC: no DANE verdict can rest on it"
+    ),
+    FindingCode.DANE_VALID: CodeInfo(I, "DANE: a TLSA record matches the certificate presented"),
+    FindingCode.DANE_MISMATCH: CodeInfo(
+        C, "DANE: no TLSA record matches the certificate; DANE senders do not deliver"
+    ),
+    FindingCode.DANE_NOT_SECURE: CodeInfo(
+        W, "TLSA records that are not DNSSEC-secure: senders ignore them"
+    ),
+    FindingCode.DANE_UNUSABLE_RECORDS: CodeInfo(
+        W, "TLSA records SMTP cannot use (PKIX usages 0/1, unknown parameters)"
+    ),
+    FindingCode.DANE_MX_NOT_SECURE: CodeInfo(
+        W, "TLSA records, but the MX or address records are not DNSSEC-secure: DANE cannot apply"
+    ),
+    FindingCode.DANE_PARTIAL: CodeInfo(I, "DANE on some MX hosts only"),
+    FindingCode.MTA_STS_ENFORCED: CodeInfo(I, "MTA-STS enforced, every MX host covered"),
+    FindingCode.MTA_STS_TESTING: CodeInfo(I, "MTA-STS in testing mode: failures are only reported"),
+    FindingCode.MTA_STS_RECORD_INVALID: CodeInfo(W, "the _mta-sts TXT record is invalid"),
+    FindingCode.MTA_STS_POLICY_UNREACHABLE: CodeInfo(
+        W, "an _mta-sts TXT record, but the policy cannot be fetched"
+    ),
+    FindingCode.MTA_STS_POLICY_INVALID: CodeInfo(W, "the MTA-STS policy file is invalid"),
+    FindingCode.MTA_STS_MX_NOT_COVERED: CodeInfo(
+        C, "MTA-STS enforce: an MX host no policy pattern covers; senders do not deliver to it"
+    ),
+    FindingCode.MTA_STS_CERT_INVALID: CodeInfo(
+        C, "MTA-STS enforce: an MX certificate not valid for its name; senders do not deliver"
+    ),
+    FindingCode.MTA_STS_MAX_AGE_SMALL: CodeInfo(W, "MTA-STS max_age under a day"),
+    FindingCode.TLSRPT_MISSING: CodeInfo(I, "no TLS-RPT record: nobody hears of TLS failures"),
+    FindingCode.TLSRPT_INVALID: CodeInfo(W, "the TLS-RPT record is invalid"),
 }
 
 

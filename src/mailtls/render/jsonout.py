@@ -31,6 +31,7 @@ from mailtls.models import (
     ALL_TLS_VERSIONS,
     AddressReport,
     CheckReport,
+    DaneAddressResult,
     DomainReport,
     MxHostReport,
     VersionSupport,
@@ -39,7 +40,10 @@ from mailtls.models import (
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 # Dataclass fields whose own fields are lifted into the parent object instead of nesting.
-FLATTENED_FIELDS: Mapping[type, frozenset[str]] = {AddressReport: frozenset({"endpoint"})}
+FLATTENED_FIELDS: Mapping[type, frozenset[str]] = {
+    AddressReport: frozenset({"endpoint"}),
+    DaneAddressResult: frozenset({"endpoint"}),
+}
 
 
 def to_jsonable(value: object) -> JsonValue:
