@@ -31,12 +31,16 @@ PeerKey = tuple[Direction, PeerRole, str | None, str | None]
 MAX_DOMAINS_PER_PEER = 10
 
 
-@dataclass
+# Every kind, in SessionKind's order (iterating the enum itself is slow, once per new peer).
+_KINDS = tuple(SessionKind)
+
+
+@dataclass(slots=True)
 class _Tally:
     """A peer's running counts (mutable: one per peer, updated per session)."""
 
     host: str | None
-    counts: dict[SessionKind, int] = field(default_factory=lambda: dict.fromkeys(SessionKind, 0))
+    counts: dict[SessionKind, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     cipher_by_kind: dict[SessionKind, str] = field(default_factory=dict)

@@ -173,7 +173,8 @@ def _peer_of(host: str, addr: str) -> _Peer:
 
 
 def _peer(match: re.Match[str]) -> _Peer:
-    return _peer_of(match.group("host"), match.group("addr"))
+    host, addr = match.group("host", "addr")
+    return _peer_of(host, addr)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def _origin(where: _Where) -> str:
     return source if number is None else f"{source}:{number}"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Inbound:
     """One smtpd session between connect and disconnect (mutable, lives while it is open)."""
 
@@ -221,7 +222,7 @@ class _Inbound:
     authenticated: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Connection:
     """What one smtp/lmtp process is connected to, as far as its lines show."""
 
@@ -236,7 +237,7 @@ class _Connection:
     domain: str | None = None  # the recipient domain of the delivery that emitted it
 
 
-@dataclass
+@dataclass(slots=True)
 class _Client:
     connection: _Connection | None = None
     failed_queue_id: str | None = None  # "Cannot start TLS" with no SSL_connect line (tlsproxy)
