@@ -106,6 +106,22 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.concurrency,
         help=f"addresses probed at the same time (default {defaults.concurrency})",
     )
+    add_policy_options(group)
+
+
+def add_policy_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--no-dane",
+        dest="dane",
+        action="store_false",
+        help="skip DANE: no TLSA lookups for the MX hosts",
+    )
+    group.add_argument(
+        "--no-mta-sts",
+        dest="mta_sts",
+        action="store_false",
+        help="skip MTA-STS and TLS-RPT: no _mta-sts/_smtp._tls lookups, no policy fetch",
+    )
 
 
 def options_from(args: argparse.Namespace) -> CheckOptions:
@@ -121,4 +137,6 @@ def options_from(args: argparse.Namespace) -> CheckOptions:
         ipv6=not args.only_ipv4,
         fast=args.fast,
         concurrency=args.concurrency,
+        dane=args.dane,
+        mta_sts=args.mta_sts,
     )

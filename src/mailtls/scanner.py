@@ -58,6 +58,8 @@ class CheckOptions:
     ipv6: bool = True
     fast: bool = False
     concurrency: int = 10  # addresses probed at the same time (each one connection at a time)
+    dane: bool = True  # TLSA records of every MX host, matched against the chains seen
+    mta_sts: bool = True  # the MTA-STS record and policy, and the TLS-RPT record
 
     def summary(self) -> dict[str, str]:
         """The options that shape results, recorded in the report."""
@@ -70,6 +72,8 @@ class CheckOptions:
             "deadline": f"{self.deadline:g}",
             "families": "+".join(f for f, on in (("ipv4", self.ipv4), ("ipv6", self.ipv6)) if on),
             "fast": str(self.fast).lower(),
+            "dane": str(self.dane).lower(),
+            "mta_sts": str(self.mta_sts).lower(),
         }
 
 

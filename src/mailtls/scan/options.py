@@ -60,6 +60,9 @@ def options_from_summary(summary: dict[str, str]) -> ScanOptions:
             ipv4="ipv4" in families,
             ipv6="ipv6" in families,
             fast=summary.get("fast") == "true",
+            # Runs recorded before DANE and MTA-STS were checked had neither.
+            dane=summary.get("dane", "false") == "true",
+            mta_sts=summary.get("mta_sts", "false") == "true",
             concurrency=int(summary.get("concurrency", CheckOptions().concurrency)),
             port=int(summary.get("port", CheckOptions().port)),
         )
