@@ -30,10 +30,12 @@ from mailtls.models import (
     AddressStatus,
     CertificateReport,
     CheckReport,
+    DaneState,
     DnsOutcome,
     DnsStatus,
     DomainReport,
     Finding,
+    MtaStsState,
     MxHostReport,
     Remedy,
     Severity,
@@ -181,6 +183,9 @@ def _domain_section(domain: DomainReport, console: Console, *, advice: bool) -> 
         parts.append(_dns_lines(domain))
     if domain.mx_hosts:
         parts.extend(_address_section(domain.mx_hosts, console))
+    policies = _transport_policy_rows(domain)
+    if policies:
+        parts.extend((Text(""), _labelled(policies)))
     findings = _scoped_findings(domain)
     if findings:
         parts.extend((Text(""), _findings_block(findings, advice=advice)))
@@ -243,6 +248,65 @@ def _dns_outcome_words(outcome: DnsOutcome) -> Text:
     if outcome.detail and outcome.detail.lower() not in words.plain.lower():
         words.append(f" ({clean(outcome.detail)})", style="dim")
     return words
+
+
+# --- DANE, MTA-STS, TLS-RPT -------------------------------------------------------------------
+
+_DANE_WORDS: dict[DaneState, tuple[str, str]] = {
+    DaneState.VALID: ("valid", "green"),
+    DaneState.MISMATCH: ("no TLSA record matches: DANE senders do not deliver", "red"),
+    DaneState.NOT_CONFIGURED: ("no TLSA records", "dim"),
+    DaneState.NOT_SECURE: ("TLSA records not DNSSEC-secure: ignored by senders", "yellow"),
+    DaneState.UNUSABLE: ("only TLSA records SMTP cannot use", "yellow"),
+    DaneState.BOGUS: ("DNSSEC validation fails: DANE senders defer", "red"),
+    DaneState.NOT_TESTED: ("not tested", "dim"),
+}
+
+_MTA_STS_WORDS: dict[MtaStsState, tuple[str, str]] = {
+    MtaStsState.NOT_CONFIGURED: ("no policy", "dim"),
+    MtaStsState.ENFORCED: ("enforce, every MX host covered", "green"),
+    MtaStsState.TESTING: ("testing mode: failures are only reported", "yellow"),
+    MtaStsState.NONE: ("mode none: the policy is withdrawn", "dim"),
+    MtaStsState.INVALID: ("invalid: senders treat it as absent", "yellow"),
+    MtaStsState.UNREACHABLE: ("the policy cannot be fetched", "yellow"),
+    MtaStsState.FAILING: ("enforce, but an MX host fails it: senders do not deliver there", "red"),
+}
+
+
+def _transport_policy_rows(domain: DomainReport) -> list[tuple[Text, Text]]:
+    rows: list[tuple[Text, Text]] = []
+    for host in domain.mx_hosts:
+        if host.dane is None:
+            continue
+        words, style = _DANE_WORDS[host.dane.state]
+        line = Text(f"{clean(host.host, MAX_CELL_TEXT)}: ")
+        line.append(words, style=style)
+        if host.dane.records:
+            shown = ", ".join(
+                f"{r.usage} {r.selector} {r.matching_type} {r.data[:12]}..."
+                for r in host.dane.records[:3]
+            )
+            line.append(f"  ({clean(shown, MAX_SERVER_TEXT)})", style="dim")
+        rows.append((Text("DANE:" if not rows else ""), line))
+    sts = domain.mta_sts
+    if sts is not None:
+        words, style = _MTA_STS_WORDS[sts.state]
+        line = Text(words, style=style)
+        if sts.record_id:
+            line.append(f"  (id {clean(sts.record_id, 40)})", style="dim")
+        if sts.fetch_detail and sts.state is MtaStsState.UNREACHABLE:
+            line.append(f"  {clean(sts.fetch_detail)}", style="dim")
+        rows.append((Text("MTA-STS:"), line))
+    rpt = domain.tls_rpt
+    if rpt is not None:
+        if rpt.valid:
+            line = Text("reports to " + ", ".join(clean(uri, MAX_CELL_TEXT) for uri in rpt.rua))
+        elif rpt.record is None and rpt.problem is None:
+            line = Text("no record", style="dim")
+        else:
+            line = Text(clean(rpt.problem or "invalid record"), style="yellow")
+        rows.append((Text("TLS-RPT:"), line))
+    return rows
 
 
 def _is_null_mx(records: tuple[str, ...]) -> bool:
