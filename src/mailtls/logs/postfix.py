@@ -311,7 +311,7 @@ class PostfixParser(LogParser):
 
     def feed(self, line: str, origin: str) -> FeedResult:
         emitted: list[SessionObservation] = []
-        kind = self._read(line, (origin, None), emitted)
+        kind = self._read(line, origin, None, emitted)
         return FeedResult(kind, tuple(emitted))
 
     def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
@@ -320,7 +320,7 @@ class PostfixParser(LogParser):
         unparsed: list[int] = []
         read = self._read
         for index, line in enumerate(lines):
-            kind = read(line, (source, first_number + index), emitted)
+            kind = read(line, source, first_number + index, emitted)
             if kind is IGNORED:
                 ignored += 1
             elif kind is UNPARSED:
@@ -328,8 +328,10 @@ class PostfixParser(LogParser):
         used = len(lines) - ignored - len(unparsed)
         return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
 
-    def _read(self, line: str, where: _Where, emitted: list[SessionObservation]) -> LineKind:
-        """One line; the sessions it completes go to ``emitted``."""
+    def _read(
+        self, line: str, source: str, number: int | None, emitted: list[SessionObservation]
+    ) -> LineKind:
+        """One line (``source``'s line ``number``); the sessions it completes go to ``emitted``."""
         years = self._years
         last = years.last_stamp
         if last is not None and line.startswith(last[0]):
@@ -353,6 +355,7 @@ class PostfixParser(LogParser):
         if daemon is None:
             return IGNORED
         key = (host, program, pid)
+        where = (source, number)
         if daemon is _Daemon.CLIENT:
             return self._client_line(text, key, moment, where, emitted)
         wrapped = daemon is _Daemon.WRAPPED_SERVER

@@ -81,27 +81,29 @@ def leading_timestamp(line: str, years: YearGuesser) -> tuple[datetime, int] | N
     last = years.last_stamp
     if last is not None and line.startswith(last[0]):
         return last[1], len(last[0])
-    iso = _ISO.match(line)
-    if iso:
-        moment = parse_iso(iso.group("stamp"))
-        if moment is not None:
-            return moment, iso.end()
     syslog = _SYSLOG.match(line)
     if syslog:
-        month = _MONTHS.get(syslog.group("month"))
-        if month is not None:
-            try:
-                moment = datetime(
-                    years.year_for(month),
-                    month,
-                    int(syslog.group("day")),
-                    int(syslog.group("hour")),
-                    int(syslog.group("minute")),
-                    int(syslog.group("second")),
-                    tzinfo=UTC,
-                )
-            except ValueError:  # "Feb 30", "25:61:00": not a time, so not a stamp
-                return None
-            years.last_stamp = (syslog.group(0), moment)
-            return moment, syslog.end()
+        month_name, day, hour, minute, second = syslog.groups()
+        month = _MONTHS.get(month_name)
+        if month is None:
+            return None
+        try:
+            moment = datetime(
+                years.year_for(month),
+                month,
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                tzinfo=UTC,
+            )
+        except ValueError:  # "Feb 30", "25:61:00": not a time, so not a stamp
+            return None
+        years.last_stamp = (syslog.group(0), moment)
+        return moment, syslog.end()
+    iso = _ISO.match(line)  # no line matches both patterns: this one starts with a digit or "<"
+    if iso:
+        found = parse_iso(iso.group("stamp"))
+        if found is not None:
+            return found, iso.end()
     return None
