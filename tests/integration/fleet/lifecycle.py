@@ -59,6 +59,10 @@ def missing_programs() -> list[str]:
     return [name for name, path in REQUIRED_PROGRAMS.items() if not Path(path).is_file()]
 
 
+# Supervisors this process started and left running for another run (see Lease.release).
+_HANDED_OVER: list[subprocess.Popen[bytes]] = []
+
+
 @dataclass
 class Lease:
     """One pytest process's use of the fleet."""
@@ -77,7 +81,12 @@ class Lease:
             _wait_for_run_to_finish(self.paths, self.user)
         with locked(self.paths):
             if live_users(self.paths):
-                return  # another run still uses the fleet; its last process stops it
+                # Another run still uses the fleet; its last process stops it. Our handle on
+                # the supervisor stays referenced: collected while the supervisor runs, it
+                # would warn (ResourceWarning) in the middle of whatever test runs then.
+                if self.supervisor is not None:
+                    _HANDED_OVER.append(self.supervisor)
+                return
             record = SupervisorRecord.read(self.paths)
             if record is not None:
                 _stop_supervisor(self.paths, record, self.supervisor)
