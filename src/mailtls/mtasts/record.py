@@ -107,10 +107,12 @@ def select_sts_record(texts: Sequence[str]) -> StsRecordLookup:
         )
     if not candidates:
         if near_misses:
+            text = near_misses[0]
+            case = "" if text.startswith(STS_VERSION) else " (the version is case-sensitive)"
             return StsRecordLookup(
                 None,
-                f"{_shown(near_misses[0])!r} does not begin with {STS_VERSION!r} followed by ';' "
-                "(the version is case-sensitive): senders discard it",
+                f"{_shown(text)!r} does not begin with {STS_VERSION!r} followed by ';'{case}: "
+                "senders discard it and act as if there were no policy",
             )
         return StsRecordLookup(None, None)
     try:
