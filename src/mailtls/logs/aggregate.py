@@ -74,16 +74,11 @@ class PeerAggregator:
         kind = session_kind(observation)
         self.totals[kind] += 1
         # A peer is its address; without one (some logs name only a host), its host name.
-        ip = observation.peer_ip
-        key: PeerKey = (
-            observation.direction,
-            observation.role,
-            ip,
-            None if ip else observation.peer_host,
-        )
+        ip, host = observation.peer_ip, observation.peer_host
+        key: PeerKey = (observation.direction, observation.role, ip, None if ip else host)
         tally = self._tallies.get(key)
         if tally is None:
-            tally = self._tallies[key] = _Tally(host=observation.peer_host)
+            tally = self._tallies[key] = _Tally(host=host)
         tally.add(observation, kind)
 
     def peers(self) -> tuple[PeerSummary, ...]:

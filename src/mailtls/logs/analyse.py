@@ -157,8 +157,10 @@ class _Run:
             tally.count_unparsed(lines, first_number, cut=cut)
             return
         result = parser.feed_lines(lines, tally.name, first_number)
+        add_to_peers, add_to_source = self.peers.add, tally.saw
         for observation in result.observations:
-            self.record(observation, tally)
+            add_to_peers(observation)
+            add_to_source(observation)
         if cut:
             tally.count_unparsed(lines, first_number, cut=cut)
         else:
