@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.dnssec import SecureWorld, WorldError, running_world
 from tests.integration.fleet import Fleet, FleetError, acquire
 from tests.integration.maillogs import MailLogs, MailLogsError
 from tests.integration.maillogs import obtain as obtain_maillogs
@@ -52,3 +54,23 @@ def maillogs(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> MailLogs
         return obtain_maillogs(shared)
     except MailLogsError as problem:
         pytest.fail(f"MTA logs unavailable: {problem}", pytrace=False)
+
+
+# --- DNSSEC, DANE, MTA-STS and TLS-RPT (``dnssec/``), for the checks that need them ------------
+
+
+@pytest.fixture(scope="session")
+def secure_world(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureWorld]:
+    """A signed zone tree with a validating resolver, and HTTPS hosts serving MTA-STS policies.
+
+    One per test process, on addresses of its own in 127.0.6.0/24; its MX hosts are the fleet's
+    listeners. Fails (never skips) when nsd, unbound, nginx or ldnsutils are missing: run
+    ``scripts/setup``.
+    """
+    world = contextlib.ExitStack()
+    try:
+        running = world.enter_context(running_world(fleet, tmp_path_factory.mktemp("secure-world")))
+    except WorldError as problem:
+        pytest.fail(f"secure world unavailable: {problem}", pytrace=False)
+    with world:
+        yield running
