@@ -25,8 +25,15 @@ RAW: dict[str, Any] = tomllib.loads(
     )
 )
 
-# Findings that need no action: an informational fact, or the user's own choice (-4/-6).
-NO_REMEDY = {FindingCode.TLS13_UNSUPPORTED, FindingCode.NULL_MX, FindingCode.NO_ADDRESS_IN_FAMILY}
+# Findings that need no action: an informational fact, the user's own choice (-4/-6), or news
+# that what is published works (DANE records match, MTA-STS enforced and met).
+NO_REMEDY = {
+    FindingCode.TLS13_UNSUPPORTED,
+    FindingCode.NULL_MX,
+    FindingCode.NO_ADDRESS_IN_FAMILY,
+    FindingCode.DANE_VALID,
+    FindingCode.MTA_STS_ENFORCED,
+}
 # Entries for products the fingerprint does not tell apart (yet): advice can still name them.
 EXTRA_IDS = {"qmail", "cisco-esa"}
 MAIN_MTAS = ("postfix", "exim", "sendmail", "opensmtpd", "exchange-2013-or-later")

@@ -31,7 +31,9 @@ MAIN_CODES = [
     F.TLS12_UNSUPPORTED, F.TLS10_ENABLED, F.TLS11_ENABLED, F.STARTTLS_MISSING,
     F.EXO_CIPHERS_UNSUPPORTED, *CERT_CODES,
 ]  # fmt: skip
-NO_REMEDY = {F.TLS13_UNSUPPORTED, F.NULL_MX, F.NO_ADDRESS_IN_FAMILY}
+NO_REMEDY = {
+    F.TLS13_UNSUPPORTED, F.NULL_MX, F.NO_ADDRESS_IN_FAMILY, F.DANE_VALID, F.MTA_STS_ENFORCED,
+}  # fmt: skip
 FACTS = AddressFacts(mx_host="mx.example.com")
 # The section each code's product advice comes from (None: the advice is the same for all).
 SECTION_OF = {code: advice.section for code, advice in KNOWLEDGE.advice.items()}
@@ -214,3 +216,38 @@ def test_every_reg_snippet_is_what_regedit_imports() -> None:
         assert body.startswith("\n[HKEY_LOCAL_MACHINE\\"), snippet
         for line in body.splitlines():
             assert _REG_LINE.match(line), line
+
+
+# DNSSEC, DANE, MTA-STS and TLS-RPT: the advice names the record to publish or the command to run.
+TRANSPORT_SECURITY = [
+    (F.DANE_MISMATCH, ["openssl pkey -pubin -outform DER | openssl dgst -sha256", "_25._tcp.mx.example.com. IN TLSA 3 1 1", "beside the old one", "postfix tls output-server-tlsa", "4.7.323"]),
+    (F.DANE_UNUSABLE_RECORDS, ["_25._tcp.mx.example.com. IN TLSA 3 1 1", "PKIX-EE (1)"]),
+    (F.DANE_NOT_SECURE, ["delv _25._tcp.mx.example.com TLSA", "DS record"]),
+    (F.DANE_MX_NOT_SECURE, ["delv DOMAIN MX", "Enable-DnssecForVerifiedDomain", "Enable-SmtpDaneInbound"]),
+    (F.DNSSEC_BOGUS, ["delv NAME TYPE", "DS record", "4.7.324"]),
+    (F.RESOLVER_NOT_VALIDATING, ["--nameserver", "unbound"]),
+    (F.MTA_STS_MX_NOT_COVERED, ["mx:", "new `id`", "4.4.8"]),
+    (F.MTA_STS_CERT_INVALID, ["mode: testing", "4.7.5"]),
+    (F.MTA_STS_POLICY_UNREACHABLE, ["https://mta-sts.DOMAIN/.well-known/mta-sts.txt", "text/plain", "no redirects"]),
+    (F.MTA_STS_POLICY_INVALID, ["version: STSv1", "max_age:", "*.mail.protection.outlook.com"]),
+    (F.MTA_STS_RECORD_INVALID, ["v=STSv1; id="]),
+    (F.MTA_STS_MAX_AGE_SMALL, ["max_age: 604800"]),
+    (F.MTA_STS_TESTING, ["mode: enforce", "new `id`"]),
+    (F.TLSRPT_MISSING, ["v=TLSRPTv1; rua=mailto:"]),
+    (F.TLSRPT_INVALID, ["v=TLSRPTv1;", "percent-encoded"]),
+    (F.DANE_PARTIAL, ["every MX host"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "needles"), TRANSPORT_SECURITY)
+def test_transport_security_advice_is_concrete(code: FindingCode, needles: list[str]) -> None:
+    found = text(remedy(code, None))
+    for needle in needles:
+        assert needle in found, needle
+    assert all(url.startswith("https://") for url in remedy(code, None).sources)
+
+
+def test_an_mta_sts_certificate_failure_gets_the_products_certificate_steps() -> None:
+    found = remedy(F.MTA_STS_CERT_INVALID, "postfix")
+    assert found.product == "postfix"
+    assert "smtpd_tls_chain_files" in text(found)
