@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailtls.models import (
     DaneReport,
@@ -437,3 +439,19 @@ def test_partial_dane_names_both_sides() -> None:
     assert findings[0].severity is Severity.INFO
     assert findings[0].message.startswith("mx1.example.com has DNSSEC-secure TLSA records, ")
     assert "mx2.example.com has none" in findings[0].message
+
+
+@given(
+    records=st.lists(st.text(max_size=100), min_size=1, max_size=4),
+    dnssec=st.sampled_from([*DnssecStatus, None]),
+    mx=st.sampled_from([*DnssecStatus, None]),
+    chain=st.lists(st.binary(max_size=200), max_size=3),
+)
+@settings(max_examples=150)
+def test_any_tlsa_answer_yields_a_verdict(
+    records: list[str], dnssec: DnssecStatus | None, mx: DnssecStatus | None, chain: list[bytes]
+) -> None:
+    report, findings = judge(tlsa(*records, dnssec=dnssec), {V4: tuple(chain)}, mx=mx)
+    assert report.state in DaneState
+    assert len(report.addresses) <= 1
+    assert all(found.message for found in findings)

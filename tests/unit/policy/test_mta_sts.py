@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailtls.knowledge.exchange_online import load_exchange_online_policy
 from mailtls.models import (
@@ -356,3 +358,18 @@ def test_a_max_age_under_a_day_is_a_warning(max_age: int, small: bool, pki: Pki)
     if small:
         found = next(f for f in findings if f.code is F.MTA_STS_MAX_AGE_SMALL)
         assert f"max_age {max_age} s is under a day" in found.message
+
+
+@given(
+    records=st.lists(st.text(max_size=80), max_size=3),
+    body=st.one_of(st.none(), st.text(max_size=300)),
+    fetch=st.sampled_from(MtaStsFetch),
+)
+@settings(max_examples=150)
+def test_any_record_and_body_yield_a_verdict(
+    records: list[str], body: str | None, fetch: MtaStsFetch
+) -> None:
+    report, findings = judge(txt(*records), [], body, fetch=fetch)
+    assert report.state in MtaStsState
+    assert (report.policy is None) or not report.policy_problems
+    assert len(findings) <= 2
