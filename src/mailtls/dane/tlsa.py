@@ -10,7 +10,7 @@ match means, per usage:
 * DANE-TA (2): the record names a trust anchor. It must match a certificate the server presented
   *after* the leaf: RFC 7672 3.1.2 requires servers to send it, and OpenSSL's DANE code, which
   Postfix uses, never matches a trust-anchor record against the leaf. A full certificate in the
-  record (``2 0 0``) serves as the anchor even when the server leaves it out (RFC 7671 5.2.2).
+  record (``2 0 0``) serves as the anchor even when the server leaves it out (RFC 7671 5.2).
   Then, as a verifying sender does (RFC 7672 3.2.2, 3.2.3; Postfix checks "nexthop, hostname"):
 
   - the leaf must chain to the anchor through the presented certificates, every signature

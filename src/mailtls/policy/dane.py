@@ -11,7 +11,7 @@ When a sender uses an MX host's TLSA records:
   host with secure TLSA records that an insecure MX lookup named. So an insecure MX makes DANE
   ``not_secure`` (DANE_MX_NOT_SECURE), but a mismatch then still stops Postfix: ``mismatch``.
 * A bogus answer, or a TLSA lookup that fails, makes the host unreachable for DANE senders
-  (RFC 7672 2.1.1): DNSSEC_BOGUS for a bogus TLSA answer here; bogus MX and address answers are
+  (RFC 7672 2.1.2): DNSSEC_BOGUS for a bogus TLSA answer here; bogus MX and address answers are
   ``mailtls.policy.dnssec``'s to report, once per domain.
 
 ``None`` for a DNSSEC status means "not judged". For ``mx_dnssec`` it means no MX answer led to
@@ -100,7 +100,7 @@ def judge_dane_host(
                 FindingCode.DNSSEC_BOGUS,
                 f"TLSA {tlsa.name}: DNSSEC validation fails, so validating resolvers answer "
                 f"SERVFAIL; DANE senders cannot tell whether {host} has TLSA records and do not "
-                "deliver to it (RFC 7672 2.1.1; Exchange Online: 4.7.324 dnssec-invalid)",
+                "deliver to it (RFC 7672 2.1.2; Exchange Online: 4.7.324 dnssec-invalid)",
             )
         ]
     if tlsa.status in (DnsStatus.NXDOMAIN, DnsStatus.NO_DATA) or (
@@ -340,7 +340,7 @@ def _lookup_failure(host: str, tlsa: DnsOutcome, host_dnssec: DnssecStatus | Non
         finding(
             code,
             f"TLSA {tlsa.name}: {tlsa.status}{detail}; while this lookup fails, DANE senders "
-            f"treat {host} as unreachable (RFC 7672 2.1.1)",
+            f"treat {host} as unreachable (RFC 7672 2.1.2)",
         )
     ]
 
