@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailtls import __version__
 from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy, load_exchange_online_policy
@@ -38,6 +39,10 @@ from mailtls.policy.domain import assess_domain, exit_code
 from mailtls.probes.runner import PlanSettings, build_contexts, observe_address
 from mailtls.resolution import ResolvedTarget, resolve_target
 from mailtls.tls.certificates import TrustStore, analyse_chain, load_trust_store
+
+if TYPE_CHECKING:  # dnspython and httpcore load only when a target needs DNS
+    from mailtls.net.dns import DnsClient
+    from mailtls.transport_lookups import TransportLookups
 
 
 def default_ehlo_name() -> str:
@@ -156,6 +161,7 @@ def judge_domain(
     family_filtered: bool,
     started_at: datetime,
     resolve_seconds: float,
+    lookups: TransportLookups | None = None,
 ) -> DomainReport:
     """A target's report from its resolution and the observations of its endpoints.
 
@@ -178,12 +184,44 @@ def judge_domain(
                     certificate_problem=problem,
                     exchange_online=exchange_online,
                 )
-    return assess_domain(
+    domain = assess_domain(
         resolved,
         reports,
         family_filtered=family_filtered,
         started_at=started_at,
         elapsed_seconds=round(resolve_seconds + slowest, 3),
+    )
+    if lookups is None:
+        return domain
+    from mailtls.policy.transport import apply_transport_policies  # noqa: PLC0415 - see below
+
+    # Imported here: the transport policies pull in httpcore, which an address check never needs.
+    chains = {endpoint: _chain_to_judge(seen) for endpoint, seen in observations.items()}
+    return apply_transport_policies(domain, lookups, chains)
+
+
+async def transport_lookups(
+    resolved: ResolvedTarget,
+    dns: DnsClient | None,
+    options: CheckOptions,
+    https: ssl.SSLContext | None,
+) -> TransportLookups | None:
+    """DANE, MTA-STS and TLS-RPT answers for a target; None when none are wanted or possible."""
+    if dns is None or resolved.target.kind is TargetKind.ADDRESS:
+        return None
+    if not (options.dane or options.mta_sts):
+        return None
+    from mailtls.transport_lookups import look_up_transport_policies  # noqa: PLC0415
+
+    return await look_up_transport_policies(
+        resolved,
+        dns,
+        dane=options.dane,
+        mta_sts=options.mta_sts,
+        https=https,
+        seconds=options.timeout,
+        ipv4=options.ipv4,
+        ipv6=options.ipv6,
     )
 
 
@@ -236,13 +274,16 @@ async def check_targets(
         observer.address_finished(observation)
         return observation
 
-    observations = dict(
-        zip(
-            names,
-            await asyncio.gather(*(observe(endpoint) for endpoint in names)),
-            strict=True,
-        )
+    https = None
+    if dns is not None and options.mta_sts:
+        from mailtls.net.https import https_context  # noqa: PLC0415 - httpcore loads slowly
+
+        https = https_context(options.ca_file)
+    observed, looked_up = await asyncio.gather(
+        asyncio.gather(*(observe(endpoint) for endpoint in names)),
+        asyncio.gather(*(transport_lookups(r, dns, options, https) for r in resolved_targets)),
     )
+    observations = dict(zip(names, observed, strict=True))
 
     judged_at = now or datetime.now(UTC)
     reports: dict[tuple[Endpoint, str], AddressReport] = {}
@@ -257,8 +298,9 @@ async def check_targets(
             family_filtered=not (options.ipv4 and options.ipv6),
             started_at=started_at,
             resolve_seconds=resolve_seconds,
+            lookups=lookups,
         )
-        for resolved in resolved_targets
+        for resolved, lookups in zip(resolved_targets, looked_up, strict=True)
     ]
     return CheckReport(
         schema_version=SCHEMA_VERSION,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailtls.models import DnsOutcome, DnsStatus, MtaStsFetch, TargetKind
+from mailtls.mtasts.record import select_sts_record
 from mailtls.net.https import PolicyFetch, fetch_policy, policy_host
 from mailtls.resolution import ResolvedTarget, address_types
 
@@ -36,10 +37,8 @@ def tlsa_name(host: str, port: int = 25) -> str:
 
 
 def has_sts_record(txt: DnsOutcome) -> bool:
-    """Whether a sender would go on to fetch the policy: some TXT record starts v=STSv1."""
-    return txt.status is DnsStatus.OK and any(
-        record.strip().startswith("v=STSv1") for record in txt.records
-    )
+    """Whether a sender goes on to fetch the policy: exactly one valid v=STSv1 record."""
+    return txt.status is DnsStatus.OK and select_sts_record(txt.records).record is not None
 
 
 async def look_up_transport_policies(
@@ -58,7 +57,7 @@ async def look_up_transport_policies(
     target = resolved.target
     if target.kind is TargetKind.ADDRESS:
         return TransportLookups()
-    hosts = [host.host for host in resolved.hosts if host.addresses] if dane else []
+    hosts = [host.host for host in resolved.hosts] if dane else []
 
     async def tlsa(host: str) -> tuple[str, DnsOutcome]:
         return host, await dns.lookup(tlsa_name(host, target.port), "TLSA")

@@ -603,9 +603,11 @@ def observed_sts_state(
 ) -> MtaStsState:
     if not txt_strings(world, f"_mta-sts.{domain.name}"):
         return MtaStsState.NOT_CONFIGURED
-    if fetch in (MtaStsFetch.NOT_FETCHED, MtaStsFetch.TOO_LARGE, MtaStsFetch.WRONG_TYPE):
-        return MtaStsState.INVALID  # a record or a body that is there, but no policy
+    if fetch is MtaStsFetch.NOT_FETCHED:
+        return MtaStsState.INVALID  # a record that is there, but not one senders use
     if fetch is not MtaStsFetch.OK or body is None:
+        # Every failed fetch, a body too large or of the wrong type included: no policy
+        # came over HTTPS (RFC 8461 3.3), whatever the server had meant to serve.
         return MtaStsState.UNREACHABLE
     lines = [line.partition(":") for line in body.splitlines() if line]
     fields = {key.strip(): value.strip() for key, _, value in lines}

@@ -13,6 +13,7 @@ is a :class:`PolicyFetch`; nothing is raised for a server's behaviour.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import httpcore
 
 from mailtls import __version__
+from mailtls.errors import UsageError
 from mailtls.models import MtaStsFetch
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
@@ -44,13 +46,17 @@ def policy_url(domain: str) -> str:
 
 
 def https_context(ca_file: Path | None) -> ssl.SSLContext:
-    """Verification as a sender does it: the system's roots, or only ``ca_file``'s."""
+    """Verification as a sender does it: the system's roots, or only ``ca_file``'s (PEM, or
+    one DER certificate, as ``--ca-file`` takes)."""
     if ca_file is None:
         return ssl.create_default_context()
     try:
-        return ssl.create_default_context(cafile=str(ca_file))
-    except (OSError, ssl.SSLError) as problem:
-        raise ValueError(f"--ca-file {ca_file}: {problem}") from None
+        content = ca_file.read_bytes()
+        if b"-----BEGIN" in content:
+            return ssl.create_default_context(cadata=content.decode("ascii", errors="replace"))
+        return ssl.create_default_context(cadata=content)
+    except (OSError, ssl.SSLError, ValueError) as problem:
+        raise UsageError(f"--ca-file {ca_file}: {problem}") from None
 
 
 class _ResolvedBackend(httpcore.AsyncNetworkBackend):
@@ -59,6 +65,7 @@ class _ResolvedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, addresses: Sequence[str]) -> None:
         self._addresses = tuple(addresses)
         self._inner = httpcore.AnyIOBackend()
+        self.opened: list[httpcore.AsyncNetworkStream] = []
 
     async def connect_tcp(
         self,
@@ -71,11 +78,14 @@ class _ResolvedBackend(httpcore.AsyncNetworkBackend):
         failures: list[str] = []
         for address in self._addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address, port, timeout=timeout, socket_options=socket_options
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as error:
                 failures.append(f"{address}: {error or type(error).__name__}")
+                continue
+            self.opened.append(stream)
+            return stream
         raise httpcore.ConnectError("; ".join(failures) or f"{host} has no address")
 
     async def sleep(self, seconds: float) -> None:
@@ -109,12 +119,23 @@ async def _fetch(
     seconds: float,
     max_bytes: int,
 ) -> PolicyFetch:
+    backend = _ResolvedBackend(addresses)
     pool = httpcore.AsyncConnectionPool(
-        ssl_context=context,
-        network_backend=_ResolvedBackend(addresses),
-        max_connections=1,
-        retries=0,
+        ssl_context=context, network_backend=backend, max_connections=1, retries=0
     )
+    try:
+        return await _request(pool, domain, seconds, max_bytes)
+    finally:
+        # The deadline may cancel us mid-handshake, before the pool owns the connection: close
+        # every socket opened, whatever state it is in.
+        for stream in backend.opened:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
+
+async def _request(
+    pool: httpcore.AsyncConnectionPool, domain: str, seconds: float, max_bytes: int
+) -> PolicyFetch:
     headers = [(b"User-Agent", f"mailtls/{__version__}".encode()), (b"Accept", b"text/plain")]
     extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), seconds)}
     try:

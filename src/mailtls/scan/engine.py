@@ -15,6 +15,7 @@ deadline is stored with what is known and the addresses still pending marked as 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,12 +41,13 @@ from mailtls.probes.runner import build_contexts, observe_address
 from mailtls.resolution import MxDecision, MxKind, ResolvedTarget, resolve_target
 from mailtls.scan.gateway import StoreGateway
 from mailtls.scan.options import ScanOptions
-from mailtls.scanner import judge_domain, plan_settings, server_names
+from mailtls.scanner import judge_domain, plan_settings, server_names, transport_lookups
 from mailtls.store import StoredTarget
 from mailtls.tls.certificates import load_trust_store
 
 if TYPE_CHECKING:  # dnspython loads only when a target needs DNS
     from mailtls.net.dns import DnsClient
+    from mailtls.transport_lookups import TransportLookups
 
 _PAGE = 200  # targets fetched from the store at a time
 _DNS_CACHE_SIZE = 50_000  # answers kept: MX hosts shared by many domains stay in it
@@ -230,6 +232,11 @@ class Scanner:
             run_id, gateway, self._probe, options.endpoint_cache, self.tally
         )
         self._dns: DnsClient | None = None
+        self._https: ssl.SSLContext | None = None
+        if check.mta_sts:
+            from mailtls.net.https import https_context  # noqa: PLC0415 - httpcore loads slowly
+
+            self._https = https_context(check.ca_file)
 
     def _probe(
         self, endpoint: Endpoint, server_name: str | None
@@ -307,6 +314,7 @@ class Scanner:
         started_at = datetime.now(UTC)
         started = time.monotonic()
         probed: dict[Endpoint, _Probed] = {}
+        lookups: TransportLookups | None = None
         resolved: ResolvedTarget | None = None
         resolve_seconds = 0.0
         try:
@@ -321,7 +329,12 @@ class Scanner:
                 async def fetch(endpoint: Endpoint) -> None:
                     probed[endpoint] = await self._endpoints.get(endpoint, names[endpoint])
 
-                await asyncio.gather(*(fetch(endpoint) for endpoint in names))
+                async def look_up() -> None:
+                    nonlocal lookups
+                    lookups = await transport_lookups(resolved_now, dns, check, self._https)
+
+                resolved_now = resolved
+                await asyncio.gather(look_up(), *(fetch(endpoint) for endpoint in names))
         except TimeoutError:
             self.tally.deadline_hits += 1
             if resolved is None:
@@ -351,6 +364,7 @@ class Scanner:
             family_filtered=not (check.ipv4 and check.ipv6),
             started_at=started_at,
             resolve_seconds=resolve_seconds,
+            lookups=lookups,
         )
         for key, judgement in judgements.items():
             if key[0] in probed:

@@ -550,6 +550,12 @@ class WorldDomains:
         "signed, but no TLSA record",
         DaneState.NOT_CONFIGURED,
     )
+    dane_some_hosts: WorldDomain = WorldDomain(
+        _secure("dane-some"),
+        ((10, MX_HOSTS.ee_spki.name), (20, MX_HOSTS.no_tlsa.name)),
+        "one MX host with a matching TLSA record, the other with none (DANE_PARTIAL)",
+        None,
+    )
     dane_legacy: WorldDomain = WorldDomain(
         _secure("dane-legacy"),
         ((10, MX_HOSTS.legacy.name),),
@@ -702,7 +708,7 @@ class WorldDomains:
         _ON_FLEET_HOST,
         f"a valid policy padded to {HUGE_POLICY_BYTES} bytes",
         DaneState.VALID,
-        mta_sts=_sts(Serving.HUGE, _ENFORCE_MODERN, MtaStsFetch.TOO_LARGE, MtaStsState.INVALID),
+        mta_sts=_sts(Serving.HUGE, _ENFORCE_MODERN, MtaStsFetch.TOO_LARGE, _UNREACHABLE),
     )
     sts_slow: WorldDomain = WorldDomain(
         _secure("sts-slow"),
@@ -723,9 +729,7 @@ class WorldDomains:
         _ON_FLEET_HOST,
         "a valid policy served as text/html (RFC 8461 3.2 wants text/plain)",
         DaneState.VALID,
-        mta_sts=_sts(
-            Serving.WRONG_TYPE, _ENFORCE_MODERN, MtaStsFetch.WRONG_TYPE, MtaStsState.INVALID
-        ),
+        mta_sts=_sts(Serving.WRONG_TYPE, _ENFORCE_MODERN, MtaStsFetch.WRONG_TYPE, _UNREACHABLE),
     )
     sts_certificate_other_name: WorldDomain = WorldDomain(
         _secure("sts-wrongcert"),
