@@ -86,8 +86,11 @@ def apply_transport_policies(
     dane_state, dane_found = judge_dane_domain(hosts)
 
     domain_found: list[Finding] = list(dane_found)
+    # A domain without a mail host to deliver to (it does not exist, its DNS failed, a null MX)
+    # has no transport to secure: its MTA-STS and TLS-RPT answers would only repeat that.
+    deliverable = any(host.addresses for host in hosts)
     mta_sts = None
-    if lookups.mta_sts_txt is not None:
+    if lookups.mta_sts_txt is not None and deliverable:
         fetch = lookups.mta_sts_fetch
         mta_sts, found = judge_mta_sts(
             domain.target.name,
@@ -99,7 +102,7 @@ def apply_transport_policies(
         )
         domain_found.extend(found)
     tls_rpt = None
-    if lookups.tls_rpt_txt is not None:
+    if lookups.tls_rpt_txt is not None and deliverable:
         tls_rpt, found = judge_tls_rpt(lookups.tls_rpt_txt)
         domain_found.extend(found)
     # The TLSA answers are DANE's to judge (a bogus one is its finding), the others are here.
