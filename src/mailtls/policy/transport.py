@@ -15,12 +15,12 @@ from mailtls.knowledge.remedies import AddressFacts, remedy_for
 from mailtls.models import (
     DnsOutcome,
     DnssecStatus,
-    DnsStatus,
     DomainReport,
     Endpoint,
     Finding,
     MtaStsFetch,
     MxHostReport,
+    TargetKind,
 )
 from mailtls.policy.dane import judge_dane_domain, judge_dane_host
 from mailtls.policy.dnssec import dnssec_findings
@@ -31,11 +31,12 @@ from mailtls.transport_lookups import TransportLookups
 
 
 def answers_dnssec(outcomes: Iterable[DnsOutcome]) -> DnssecStatus | None:
-    """SECURE only when every answer that came back is; else the first status that is not.
+    """SECURE only when every answer is (a failed one counts: a bogus AAAA beside a secure A
+    is no secure address set); else the first status that is not.
 
     None when no answer was judged (no answers, or answers from before DNSSEC awareness).
     """
-    judged = [o.dnssec for o in outcomes if o.status is DnsStatus.OK and o.dnssec is not None]
+    judged = [o.dnssec for o in outcomes if o.dnssec is not None]
     if not judged:
         return None
     return next((status for status in judged if status is not DnssecStatus.SECURE), judged[0])
@@ -60,6 +61,7 @@ def apply_transport_policies(
     """``domain`` with DANE, MTA-STS, TLS-RPT and DNSSEC judged in."""
     mx_answer = _mx_answer(domain)
     mx_dnssec = mx_answer.dnssec if mx_answer is not None else None
+    next_hop = domain.target.name if domain.target.kind is TargetKind.DOMAIN else None
     hosts: list[MxHostReport] = []
     for host in domain.mx_hosts:
         tlsa = lookups.tlsa.get(host.host)
@@ -74,9 +76,11 @@ def apply_transport_policies(
         report, found = judge_dane_host(
             host.host,
             tlsa,
-            mx_dnssec=mx_dnssec,
+            # No MX answer led to an implicit MX or a host given directly: no MX condition.
+            mx_dnssec=None if host.implicit or next_hop is None else mx_dnssec,
             host_dnssec=answers_dnssec(host.dns),
             chains=tested,
+            next_hop=next_hop,
         )
         hosts.append(
             dataclasses.replace(
