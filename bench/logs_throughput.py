@@ -116,15 +116,16 @@ def describe_tools(programs: Programs) -> dict[str, object]:
 
 def measure(
     argv: Sequence[str], output: Path, time_limit: float
-) -> tuple[float, int | None, int | None]:
-    """Run to the end: wall seconds, peak RSS in KiB, exit code (None: killed at the limit).
+) -> tuple[float, int | None, float | None, int | None]:
+    """Run to the end: wall seconds, peak RSS in KiB, processor seconds (user + system), exit
+    code (None: killed at the limit).
 
     The peak comes from GNU time, which starts the tool from its own small process: a child
     forked straight from this Python process would report this process's memory as its own
     floor (Linux keeps the high-water mark of the memory a process had before exec).
     """
     rusage_file = output.with_suffix(".rss")
-    timed = [GNU_TIME, "--format", "%M", "--output", str(rusage_file), *argv]
+    timed = [GNU_TIME, "--format", "%M %U %S", "--output", str(rusage_file), *argv]
     with output.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -144,11 +145,15 @@ def measure(
             os.killpg(process.pid, signal.SIGKILL)
             raise
         wall = time.perf_counter() - started
+    peak: int | None = None
+    cpu: float | None = None
     try:
-        peak: int | None = int(rusage_file.read_text().split()[-1])
+        # The last line: GNU time writes "Command exited with non-zero status N" before it.
+        figures = rusage_file.read_text().splitlines()[-1].split()
+        peak, cpu = int(figures[0]), float(figures[1]) + float(figures[2])
     except (OSError, ValueError, IndexError):
-        peak = None
-    return wall, peak, exit_code
+        pass
+    return wall, peak, cpu, exit_code
 
 
 def run_variant(
@@ -163,7 +168,7 @@ def run_variant(
     OUTPUTS.mkdir(parents=True, exist_ok=True)
     output = OUTPUTS / f"{variant.key}-{truth.lines}.out"
     argv = variant.build(programs, log, truth)
-    wall, peak, exit_code = measure(argv, output, time_limit)
+    wall, peak, cpu, exit_code = measure(argv, output, time_limit)
     verdict = variant.judge(output.read_text(errors="replace"), truth)
     right = verdict.right and exit_code in variant.exit_codes
     detail = (
@@ -179,9 +184,11 @@ def run_variant(
         exit_code=exit_code,
         right=right,
         detail=detail,
+        cpu_seconds=round(cpu, 3) if cpu is not None else None,
     )
     _say(
-        f"{truth.lines:>9} lines  {variant.key:<15} {wall:8.2f} s  {(peak or 0) / 1024:8.1f} MiB  "
+        f"{truth.lines:>9} lines  {variant.key:<15} {wall:8.2f} s  {cpu or 0:8.2f} s CPU  "
+        f"{(peak or 0) / 1024:8.1f} MiB  "
         f"{'right' if right else 'NOT right'}: {detail}"
     )
     return run
