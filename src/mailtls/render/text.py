@@ -88,7 +88,7 @@ _DNS_STATUS_WORDS = {
     DnsStatus.ERROR: "the lookup failed",
 }
 
-_SHORT_VERSION_NAMES = {
+SHORT_VERSION_NAMES = {
     TlsVersion.TLS1_0: "1.0",
     TlsVersion.TLS1_1: "1.1",
     TlsVersion.TLS1_2: "1.2",
@@ -358,7 +358,7 @@ def _address_table(mx_hosts: tuple[MxHostReport, ...], *, wide: bool) -> Table:
     table.add_column("Status", overflow="fold")
     table.add_column("STARTTLS", justify="center", no_wrap=True)
     for version in ALL_TLS_VERSIONS:
-        table.add_column(_SHORT_VERSION_NAMES[version], justify="center", no_wrap=True)
+        table.add_column(SHORT_VERSION_NAMES[version], justify="center", no_wrap=True)
     table.add_column("EXO", justify="center", no_wrap=True)
     if wide:
         # Unbreakable, so that measuring tells whether a cipher name would have to be cut.

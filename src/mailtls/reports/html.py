@@ -39,7 +39,7 @@ from mailtls.models import (
     VersionSupport,
 )
 from mailtls.policy.codes import CODES
-from mailtls.render.text import clean
+from mailtls.render.text import SHORT_VERSION_NAMES, clean
 from mailtls.reports.summary import (
     BestTls,
     DomainStatus,
@@ -53,7 +53,6 @@ from mailtls.reports.wording import (
     INBOUND_LONG_WORDS,
     INBOUND_WORDS,
     OUTBOUND_WORDS,
-    SHORT_VERSION_NAMES,
     STATUS_WORDS,
     SUPPORT_MARKS,
     GroupedFinding,

@@ -24,9 +24,8 @@ from mailtls.models import (
     ProductGuess,
     RunInfo,
     Severity,
-    TlsVersion,
-    VersionSupport,
 )
+from mailtls.render.text import MARKS
 from mailtls.reports.summary import BestTls, DomainStatus, RunSummary
 
 BEST_TLS_WORDS = {
@@ -63,18 +62,8 @@ STATUS_WORDS = {
     DomainStatus.DNS_FAILED: "the DNS lookup failed",
 }
 
-SUPPORT_MARKS = {
-    VersionSupport.SUPPORTED: "✓",
-    VersionSupport.UNSUPPORTED: "✗",
-    VersionSupport.NOT_TESTED: "·",
-}
-
-SHORT_VERSION_NAMES = {
-    TlsVersion.TLS1_0: "1.0",
-    TlsVersion.TLS1_1: "1.1",
-    TlsVersion.TLS1_2: "1.2",
-    TlsVersion.TLS1_3: "1.3",
-}
+# The check report's marks and short version names, so every report reads alike.
+SUPPORT_MARKS = MARKS
 
 _DNS_STATUS_WORDS = {
     DnsStatus.OK: "answered",
