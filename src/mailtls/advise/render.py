@@ -6,10 +6,7 @@ Captions, file names and registry paths come from the admin's files: they go thr
 
 from __future__ import annotations
 
-import io
-
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -26,8 +23,9 @@ from mailtls.advise.models import (
     WindowsFacts,
 )
 from mailtls.advise.schannel import version_name
+from mailtls.render.console import ReportConsole
 from mailtls.render.jsonout import dump_json
-from mailtls.render.text import DEFAULT_WIDTH, clean
+from mailtls.render.text import clean
 
 _SEVERITY_STYLES = {
     AdviceSeverity.REQUIRED: "bold red",
@@ -51,16 +49,8 @@ def render_advise_json(report: AdviseReport, *, indent: int | None = 2) -> str:
 
 
 def render_advise_text(report: AdviseReport, *, color: bool, width: int | None = None) -> str:
-    console = Console(
-        file=io.StringIO(),
-        width=width or DEFAULT_WIDTH,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-    )
+    output = ReportConsole(color=color, width=width)
+    console = output.console
     for summary in report.inputs:
         console.print(
             Text(f"{summary.kind:<14} {clean(summary.name)}: {clean(summary.detail, _LONG)}"),
@@ -88,7 +78,7 @@ def render_advise_text(report: AdviseReport, *, color: bool, width: int | None =
     console.print(
         Text(f"exit code {report.exit_code}: {_EXIT_WORDS.get(report.exit_code, '')}"),
     )
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    return output.text()
 
 
 def _yes_no(value: bool | None) -> str:

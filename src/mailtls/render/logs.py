@@ -11,7 +11,6 @@ import io
 from collections.abc import Iterable
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -25,8 +24,9 @@ from mailtls.logs.report import (
     Tls12Impact,
 )
 from mailtls.models import Direction, PeerRole
+from mailtls.render.console import ReportConsole
 from mailtls.render.jsonout import dump_json, utc_timestamp
-from mailtls.render.text import DEFAULT_WIDTH, clean
+from mailtls.render.text import clean
 
 _KIND_STYLES = {
     SessionKind.PLAINTEXT: "bold red",
@@ -94,16 +94,8 @@ def _csv_safe(text: str) -> str:
 def render_logs_text(
     report: LogsReport, *, color: bool, width: int | None = None, verbose: bool = False
 ) -> str:
-    console = Console(
-        file=io.StringIO(),
-        width=width or DEFAULT_WIDTH,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-    )
+    output = ReportConsole(color=color, width=width)
+    console = output.console
     for source in report.sources:
         console.print(_source_line(source), soft_wrap=True)
         for problem in source.problems:
@@ -120,7 +112,7 @@ def render_logs_text(
     if report.impact is not None:
         console.print(_impact_text(report.impact), soft_wrap=True)
     console.print(_totals_line(report), soft_wrap=True)
-    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+    return output.text()
 
 
 def _source_line(source: SourceSummary) -> Text:

@@ -12,7 +12,6 @@ cut to a bounded length. With ``color=False`` the output holds no escape sequenc
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -44,8 +43,8 @@ from mailtls.models import (
     TlsVersion,
     VersionSupport,
 )
+from mailtls.render.console import ReportConsole
 
-DEFAULT_WIDTH = 100
 SMTP_PORT = 25
 
 # Long enough for any honest reply line or certificate name, short enough to keep a table.
@@ -95,8 +94,6 @@ SHORT_VERSION_NAMES = {
     TlsVersion.TLS1_3: "1.3",
 }
 
-_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
-_TRAILING_BLANKS = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
 
 # Texts that get more parts appended are built with ``Text.assemble``: a ``Text(..., style=)``
 # would lend its style to everything appended after it.
@@ -108,42 +105,20 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def render_text(
     report: CheckReport, *, color: bool, width: int | None = None, advice: bool = True
 ) -> str:
-    """The report as terminal text; ``width=None`` means ``DEFAULT_WIDTH`` columns.
+    """The report as terminal text; ``width=None`` means ``render.console.DEFAULT_WIDTH`` columns.
 
     The result does not depend on the environment (``TERM``, ``NO_COLOR``, ``COLUMNS``): the
     caller decides colour and width. ``advice=False`` leaves out the fix under each finding.
     """
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or DEFAULT_WIDTH,
-        height=25,  # with width, keeps rich from asking the terminal for its size
-        force_terminal=color,
-        force_interactive=False,
-        color_system="standard" if color else None,
-        no_color=not color,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        legacy_windows=False,
-    )
+    output = ReportConsole(color=color, width=width)
+    console = output.console
     for index, domain in enumerate(report.domains):
         if index:
             console.print()
         console.print(_domain_section(domain, console, advice=advice))
     console.print()
     console.print(_summary_line(report))
-    return (
-        "\n".join(_without_trailing_blanks(line) for line in buffer.getvalue().splitlines()) + "\n"
-    )
-
-
-def _without_trailing_blanks(line: str) -> str:
-    """The line without the padding rich leaves at its end, keeping closing style codes."""
-    tail = _TRAILING_BLANKS.search(line)
-    if tail is None:
-        return line
-    return line[: tail.start()] + "".join(_STYLE_CODE.findall(tail.group()))
+    return output.text()
 
 
 def clean(text: str, limit: int = MAX_SERVER_TEXT) -> str:

@@ -12,16 +12,15 @@ as markup. With ``color=False`` the output holds no escape sequence at all.
 from __future__ import annotations
 
 import heapq
-import io
 from collections.abc import Iterable, Iterator, Sequence
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from mailtls.models import DomainReport, ExoInbound, ExoOutbound, RunInfo, Severity
-from mailtls.render.text import DEFAULT_WIDTH, SEVERITY_STYLES, clean
+from mailtls.render.console import ReportConsole
+from mailtls.render.text import SEVERITY_STYLES, clean
 from mailtls.reports.diff import DomainChange, LocatedFinding, Movement, RunDiff
 from mailtls.reports.summary import (
     BestTls,
@@ -72,27 +71,6 @@ _OUTBOUND_STYLES = {
 _MOVEMENT_STYLES = {Movement.WORSE: "bold red", Movement.BETTER: "green", Movement.SAME: "yellow"}
 
 
-def _console(color: bool, width: int | None) -> Console:
-    return Console(
-        file=io.StringIO(),
-        width=width or DEFAULT_WIDTH,
-        height=25,
-        force_terminal=color,
-        force_interactive=False,
-        color_system="standard" if color else None,
-        no_color=not color,
-        markup=False,
-        emoji=False,
-        highlight=False,
-        legacy_windows=False,
-    )
-
-
-def _output(console: Console) -> str:
-    text: str = console.file.getvalue()  # type: ignore[attr-defined]
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
 # --- the run overview --------------------------------------------------------------------------
 
 
@@ -122,7 +100,8 @@ def render_run_text(
     for _ in stream:  # nsmallest(0, ...) reads nothing: the totals need every domain
         pass
     run = tally.result(info)
-    console = _console(color, width)
+    output = ReportConsole(color=color, width=width)
+    console = output.console
     console.print(_run_header(run))
     notice = completeness(info)
     if notice:
@@ -150,7 +129,7 @@ def render_run_text(
                 style="green",
             )
         )
-    return _output(console)
+    return output.text()
 
 
 def _needs_attention(summary: DomainSummary) -> bool:
@@ -270,7 +249,8 @@ def _severity_text(severity: Severity | None) -> Text:
 
 def render_diff_text(diff: RunDiff, *, color: bool, width: int | None = None) -> str:
     old, new = diff.old.run, diff.new.run
-    console = _console(color, width)
+    output = ReportConsole(color=color, width=width)
+    console = output.console
     header = Text.assemble(("Changes", "bold"), " from ")
     header.append(clean(run_title(old), MAX_NAME))
     header.append(f", started {utc_time(old.started_at)}, to ", style="dim")
@@ -298,7 +278,7 @@ def render_diff_text(diff: RunDiff, *, color: bool, width: int | None = None) ->
             console.print()
             console.print(Text(f"{title} ({len(summaries)})", style="bold"))
             console.print(_summary_table(summaries))
-    return _output(console)
+    return output.text()
 
 
 def _diff_counts(diff: RunDiff) -> Text:
