@@ -47,6 +47,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _nothing_to_change,
     ),
     Migration(2, "saved log analyses and their peers (mailtls logs --save)", _create_tables_of(2)),
+    Migration(3, "sessions recorded by mailtls receive", _create_tables_of(3)),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

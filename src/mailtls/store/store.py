@@ -34,6 +34,7 @@ from mailtls.models import (
     TargetKind,
 )
 from mailtls.policy.domain import EXIT_CRITICAL, EXIT_OK, EXIT_UNTESTABLE, EXIT_WARNING
+from mailtls.receiver.models import ReceivedSession
 from mailtls.store import codec, rows
 from mailtls.store.location import database_url, describe
 from mailtls.store.migrations import migrate
@@ -45,6 +46,7 @@ from mailtls.store.tables import (
     log_peers,
     mx_hosts,
     probe_results,
+    received_sessions,
     results,
     runs,
     targets,
@@ -536,6 +538,68 @@ class Store:
             return bytes(blob)
 
         return self._unpack(LogsReport, self._read(work))
+
+    # --- sessions recorded by mailtls receive --------------------------------------------------
+
+    def save_received_session(self, record: ReceivedSession) -> int:
+        """Store one receiver session in its own transaction; returns its id."""
+
+        def work(connection: Connection) -> int:
+            return _inserted_id(
+                connection.execute(
+                    received_sessions.insert().values(
+                        started_at=record.started_at,
+                        ended_at=record.ended_at,
+                        listener=record.listener,
+                        client_ip=record.client_ip,
+                        client_port=record.client_port,
+                        reverse_name=record.reverse_name,
+                        helo=record.helo,
+                        tls_version=record.tls_version.value if record.tls_version else None,
+                        cipher=record.tls.cipher if record.tls is not None else None,
+                        verdict=record.verdict.value,
+                        product=record.product.product,
+                        session_end=record.end.value,
+                        messages=len(record.messages),
+                        record=codec.pack(record),
+                    )
+                )
+            )
+
+        return self._write(work)
+
+    def received_sessions(
+        self, *, client_ip: str | None = None, limit: int | None = None
+    ) -> list[tuple[int, ReceivedSession]]:
+        """Recorded sessions, oldest first (the newest ``limit`` of them if given)."""
+
+        def work(connection: Connection) -> list[tuple[int, bytes]]:
+            query = select(received_sessions.c.id, received_sessions.c.record)
+            if client_ip is not None:
+                query = query.where(received_sessions.c.client_ip == client_ip)
+            query = query.order_by(received_sessions.c.id.desc())
+            if limit is not None:
+                query = query.limit(limit)
+            return [(row.id, bytes(row.record)) for row in connection.execute(query)]
+
+        rows_read = self._read(work)
+        return [
+            (record_id, self._unpack(ReceivedSession, blob))
+            for record_id, blob in reversed(rows_read)
+        ]
+
+    def received_session(self, record_id: int) -> ReceivedSession:
+        def work(connection: Connection) -> bytes:
+            blob = connection.execute(
+                select(received_sessions.c.record).where(received_sessions.c.id == record_id)
+            ).scalar()
+            if blob is None:
+                raise StoreError(
+                    f"{describe(self.location)}: there is no received session {record_id}"
+                )
+            return bytes(blob)
+
+        return self._unpack(ReceivedSession, self._read(work))
 
     def domain_reports(
         self, run_id: int, domains: Sequence[str] | None = None

@@ -245,7 +245,33 @@ log_peers = Table(
 
 Index("log_peers_by_analysis", log_peers.c.analysis_id)
 
+
+# --- sessions recorded by mailtls receive (schema version 3) ------------------------------------
+
+received_sessions = Table(
+    "received_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+    Column("listener", String(64), nullable=False),
+    Column("client_ip", String(45), nullable=False),
+    Column("client_port", Integer, nullable=False),
+    Column("reverse_name", Text),
+    Column("helo", Text),
+    Column("tls_version", String(16)),  # null: plaintext, or the handshake failed
+    Column("cipher", Text),
+    Column("verdict", String(32), nullable=False),
+    Column("product", String(64)),
+    Column("session_end", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("record", LargeBinary, nullable=False),  # zlib-compressed ReceivedSession JSON
+)
+
+Index("received_sessions_by_client", received_sessions.c.client_ip, received_sessions.c.id)
+
 # Tables each schema version added: a migration creates exactly its own.
 TABLES_OF_VERSION: dict[int, tuple[Table, ...]] = {
     2: (log_analyses, log_peers),
+    3: (received_sessions,),
 }
