@@ -58,13 +58,15 @@ def test_fix_is_for_the_sending_side_and_product_specific() -> None:
         None, None, HeaderSummary(first_received="from a by mx.example.net (Postfix) with ESMTP")
     )
     remedy = fix_for(SenderVerdict.LEGACY_TLS, postfix)
-    assert remedy is not None and remedy.product == "postfix"
+    assert remedy is not None
+    assert remedy.product == "postfix"
     assert any("smtp_tls_protocols" in step for step in remedy.steps)
     assert not any(step.startswith(SERVER_SIDE) for step in remedy.steps)
     assert fix_for(SenderVerdict.ACCEPTED, postfix) is None
     assert fix_for(SenderVerdict.NO_MAIL, postfix) is None
     generic = fix_for(SenderVerdict.PLAINTEXT, guess_sender(None, None, None))
-    assert generic is not None and generic.product is None
+    assert generic is not None
+    assert generic.product is None
 
 
 def test_sender_guesses() -> None:
@@ -83,7 +85,8 @@ def test_sender_guesses() -> None:
             "SHA384) id 14.3.123.4; Tue, 29 Sep 2020 22:22:59 +0000"
         ),
     )
-    assert exchange.product == "exchange-2010-or-older" and exchange.version == "14.3.123.4"
+    assert exchange.product == "exchange-2010-or-older"
+    assert exchange.version == "14.3.123.4"
     assert guess_sender("mx.example", None, HeaderSummary(x_mailer="swaks")).product is None
 
 
@@ -119,7 +122,8 @@ def test_headers_bounded() -> None:
     reader.feed(b"From: late@example.net\r\n")
     summary = reader.summary()
     assert summary.from_ is None
-    assert summary.subject is not None and len(summary.subject) <= 300
+    assert summary.subject is not None
+    assert len(summary.subject) <= 300
 
 
 @pytest.mark.parametrize(
@@ -197,7 +201,8 @@ def test_tracker_records_bounded_and_judged() -> None:
     tracker.data_done(1234, HeaderSummary(subject="hi"), "250 ok")
     record = tracker.finish(datetime(2030, 1, 1, 0, 1, tzinfo=UTC), SessionEnd.CLIENT_CLOSED)
     assert record.helo == "client ]0;title .example"
-    assert record.tls is not None and record.tls.before_command == "EHLO"
+    assert record.tls is not None
+    assert record.tls.before_command == "EHLO"
     assert record.verdict is SenderVerdict.LEGACY_TLS
     assert record.remedy is not None
     assert len(record.commands) == 64
@@ -224,4 +229,5 @@ def test_exo_context_offers_only_exchange_online_suites(chain: tuple[Path, Path]
     assert context.minimum_version is ssl.TLSVersion.TLSv1_2
     tls12 = {cipher["name"] for cipher in context.get_ciphers() if cipher["protocol"] == "TLSv1.2"}
     exo = {suite.openssl for suite in load_exchange_online_policy().tls12_cipher_suites}
-    assert tls12 and tls12 <= exo
+    assert tls12
+    assert tls12 <= exo
