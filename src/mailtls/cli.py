@@ -128,10 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from mailtls.advise.arguments import register as register_advise
+    from mailtls.receiver.arguments import register as register_receive
     from mailtls.scan.arguments import register as register_scan
 
     register_advise(commands)
     register_scan(commands)
+    register_receive(commands)
 
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of a command's --json output"
@@ -239,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mailtls.scan.command import HANDLERS  # loads the store: only for its commands
 
             return HANDLERS[args.handler](args)
+        if args.command == "receive":
+            from mailtls.receiver.command import run as run_receive  # loads aiosmtpd, the store
+
+            return run_receive(args)
         if args.command == "advise":
             from mailtls.advise.command import run as run_advise  # loads the knowledge
 
