@@ -28,6 +28,11 @@ from mailtls.receiver.render import json_line
 from mailtls.receiver.settings import ReceiverSettings
 
 REVERSE_LOOKUP_SECONDS = 3.0
+# Pending connections the kernel queues for accept() (capped by net.core.somaxconn). asyncio's
+# default of 100 is too few for a burst: past it Linux answers with SYN cookies and drops the
+# client's final ACK while the queue is full, and since SMTP waits for the server to speak
+# first, such a client then hangs without a greeting instead of getting 220 or 421.
+LISTEN_BACKLOG = 1024
 
 
 class RecordWriter:
@@ -119,7 +124,11 @@ class Receiver:
 
             self.servers.append(
                 await loop.create_server(
-                    factory, host=endpoint.ip, port=endpoint.port, reuse_address=True
+                    factory,
+                    host=endpoint.ip,
+                    port=endpoint.port,
+                    reuse_address=True,
+                    backlog=LISTEN_BACKLOG,
                 )
             )
 
