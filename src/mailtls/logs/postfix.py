@@ -310,56 +310,62 @@ class PostfixParser(LogParser):
     # --- the interface ----------------------------------------------------------------------
 
     def feed(self, line: str, origin: str) -> FeedResult:
-        emitted: list[SessionObservation] = []
-        kind = self._read(line, origin, None, emitted)
-        return FeedResult(kind, tuple(emitted))
+        result = self._read((line,), origin, None)
+        kind = UNPARSED if result.unparsed else IGNORED if result.ignored else USED
+        return FeedResult(kind, result.observations)
 
     def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
+        return self._read(lines, source, first_number)
+
+    def _read(self, lines: Sequence[str], source: str, first_number: int | None) -> LinesResult:
+        """Lines of ``source`` from its line ``first_number`` on (None: ``source`` is the whole
+        origin). One loop for every line of a log of millions: what each line needs is looked
+        up once, outside it."""
         emitted: list[SessionObservation] = []
         ignored = 0
         unparsed: list[int] = []
-        read = self._read
+        years = self._years
+        frame_at, daemon_of = FRAME.match, _daemon
+        client_line, server_line = self._client_line, self._server_line
         for index, line in enumerate(lines):
-            kind = read(line, source, first_number + index, emitted)
+            last = years.last_stamp
+            if last is not None and line.startswith(last[0]):
+                # Busy logs repeat a time stamp on many lines: the line before parsed it.
+                if "mtp" not in line and ": " in line:
+                    # Only smtpd, smtp and lmtp lines carry sessions, and every such line names
+                    # its daemon. Most lines of a busy log are other daemons' (qmgr, cleanup):
+                    # one with the stamp of the line before is framed, so skip its parse.
+                    ignored += 1
+                    continue
+                moment, text_at = last[1], len(last[0])
+            else:
+                stamped = leading_timestamp(line, years)
+                if stamped is None:
+                    unparsed.append(index)
+                    continue
+                moment, text_at = stamped
+            frame = frame_at(line, text_at)
+            if frame is None:
+                unparsed.append(index)
+                continue
+            host, program, pid, text = frame.group("host", "program", "pid", "text")
+            daemon = daemon_of(program)
+            if daemon is None:
+                ignored += 1
+                continue
+            key = (host, program, pid)
+            where = (source, None if first_number is None else first_number + index)
+            if daemon is _Daemon.CLIENT:
+                kind = client_line(text, key, moment, where, emitted)
+            else:
+                wrapped = daemon is _Daemon.WRAPPED_SERVER
+                kind = server_line(text, key, moment, where, emitted, wrapped=wrapped)
             if kind is IGNORED:
                 ignored += 1
             elif kind is UNPARSED:
                 unparsed.append(index)
         used = len(lines) - ignored - len(unparsed)
         return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
-
-    def _read(
-        self, line: str, source: str, number: int | None, emitted: list[SessionObservation]
-    ) -> LineKind:
-        """One line (``source``'s line ``number``); the sessions it completes go to ``emitted``."""
-        years = self._years
-        last = years.last_stamp
-        if last is not None and line.startswith(last[0]):
-            # Busy logs repeat a time stamp on many lines: the line before parsed it already.
-            if "mtp" not in line and ": " in line:
-                # Only smtpd, smtp and lmtp lines carry sessions, and every such line names
-                # its daemon. Most lines of a busy log are other daemons' (qmgr, cleanup...):
-                # one with the stamp of the line before is framed, so skip its parse.
-                return IGNORED
-            moment, text_at = last[1], len(last[0])
-        else:
-            stamped = leading_timestamp(line, years)
-            if stamped is None:
-                return UNPARSED
-            moment, text_at = stamped
-        frame = FRAME.match(line, text_at)
-        if frame is None:
-            return UNPARSED
-        host, program, pid, text = frame.group("host", "program", "pid", "text")
-        daemon = _daemon(program)
-        if daemon is None:
-            return IGNORED
-        key = (host, program, pid)
-        where = (source, number)
-        if daemon is _Daemon.CLIENT:
-            return self._client_line(text, key, moment, where, emitted)
-        wrapped = daemon is _Daemon.WRAPPED_SERVER
-        return self._server_line(text, key, moment, where, emitted, wrapped=wrapped)
 
     def finish(self) -> tuple[SessionObservation, ...]:
         observations = [self._close_inbound(session, None) for session in self._inbound.values()]
