@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # dnspython loads only when a target needs DNS
     from mailtls.transport_lookups import TransportLookups
 
 _PAGE = 200  # targets fetched from the store at a time
-_DNS_CACHE_SIZE = 50_000  # answers kept: MX hosts shared by many domains stay in it
+_DNS_CACHE_SIZE = 4_096  # answers kept (a few KiB each): shared MX hosts stay, as recently used
 
 K = TypeVar("K")
 V = TypeVar("V")
