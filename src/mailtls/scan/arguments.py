@@ -26,8 +26,9 @@ finding; 64 usage error; 74 the store cannot be used.
 
 SCAN_EPILOG = """\
 exit codes: 0 every domain ok; 1 warnings; 2 critical findings (as `mailtls check`, over the
-whole run); 3 nothing could be tested; 64 usage error; 74 the store cannot be used;
-130 interrupted (the results so far are stored: continue with --resume RUN).
+whole run); 3 nothing could be tested; 64 usage error; 70 some domains failed inside mailtls
+(not stored: --resume RUN retries them); 74 the store cannot be used; 130 interrupted (the
+results so far are stored: continue with --resume RUN).
 """
 
 

@@ -25,7 +25,7 @@ from mailtls import __version__
 from mailtls.cli_common import options_from
 from mailtls.errors import StoreError, UsageError
 from mailtls.models import SCHEMA_VERSION, CheckReport, RunInfo, Severity
-from mailtls.policy.domain import exit_code
+from mailtls.policy.domain import EXIT_SOFTWARE, exit_code
 from mailtls.render.jsonout import dump_json, render_json
 from mailtls.render.text import render_text
 from mailtls.reports import (
@@ -200,19 +200,29 @@ def _scan(location: str, run_id: int, options: ScanOptions, args: argparse.Names
     except KeyboardInterrupt:
         interrupted = True
     with Store(location) as store:
-        if not interrupted:
+        if not interrupted and not tally.failed:
             store.finish_run(run_id, datetime.now(UTC))
         info = store.run(run_id)
         code = store_exit_code(store, run_id)
+    resume = f"mailtls scan --resume {run_id}" + (f" --db {args.db}" if args.db else "")
+    if tally.failed:
+        # A failure inside mailtls for some domains (a bug): their results are missing, and the
+        # run stays unfinished so that a resume tries them again.
+        sys.stderr.write(
+            f"mailtls: {tally.failed} domains could not be checked because of an internal "
+            f"error; they are not stored (try again with: {resume}):\n"
+        )
+        for failure in tally.failures:
+            sys.stderr.write(f"  {failure}\n")
     if interrupted:
         sys.stderr.write(
             f"mailtls: interrupted: {info.completed} of {info.targets} results of run {run_id} "
-            f"are stored; continue with: mailtls scan --resume {run_id}"
-            + (f" --db {args.db}" if args.db else "")
-            + "\n"
+            f"are stored; continue with: {resume}\n"
         )
     _print_summary(info, tally, code, location, args)
-    return EXIT_INTERRUPTED if interrupted else code
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_SOFTWARE if tally.failed else code
 
 
 async def _scan_async(location: str, run_id: int, options: ScanOptions, progress: str) -> ScanTally:

@@ -19,10 +19,11 @@ import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
+from mailtls.errors import StoreError
 from mailtls.knowledge.exchange_online import ExchangeOnlinePolicy, load_exchange_online_policy
 from mailtls.models import (
     AddressObservation,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # dnspython loads only when a target needs DNS
     from mailtls.transport_lookups import TransportLookups
 
 _PAGE = 200  # targets fetched from the store at a time
+MAX_FAILURES_KEPT = 20
 _DNS_CACHE_SIZE = 4_096  # answers kept (a few KiB each): shared MX hosts stay, as recently used
 
 K = TypeVar("K")
@@ -81,6 +83,8 @@ class ScanTally:
     endpoints_reused: int = 0  # taken from memory or the store instead of probing again
     connections: int = 0
     deadline_hits: int = 0
+    failed: int = 0  # domains whose check failed inside mailtls: not stored, a resume retries them
+    failures: list[str] = field(default_factory=list)  # the first few, for the summary
 
 
 class _Lru(Generic[K, V]):
@@ -255,39 +259,52 @@ class Scanner:
         return asyncio.ensure_future(observe())
 
     async def run(self) -> ScanTally:
+        """Scan every pending target; a store failure ends the run (``StoreError``), a failure
+        of one domain is counted in the tally and that domain left for a resume."""
         store = self.gateway.store
         info = await self.gateway.call(store.run, self.run_id)
         self.observer.scan_started(info.targets, info.completed)
         queue: asyncio.Queue[StoredTarget | None] = asyncio.Queue(
             maxsize=2 * self.options.domain_workers
         )
-        workers = [
-            asyncio.create_task(self._worker(queue)) for _ in range(self.options.domain_workers)
-        ]
-        try:
+
+        async def produce() -> None:
             after = -1
-            while True:
-                page = await self.gateway.call(
-                    store.pending_targets, self.run_id, after=after, limit=_PAGE
-                )
-                if not page:
-                    break
+            while page := await self.gateway.call(
+                store.pending_targets, self.run_id, after=after, limit=_PAGE
+            ):
                 for stored in page:
                     await queue.put(stored)
                 after = page[-1].ordinal
-            for _ in workers:
+            for _ in range(self.options.domain_workers):
                 await queue.put(None)
-            await asyncio.gather(*workers)
+
+        try:
+            # A task group: should a worker fail (the store), the producer waiting on a full
+            # queue is cancelled with the rest instead of waiting for ever.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(produce())
+                for _ in range(self.options.domain_workers):
+                    group.create_task(self._worker(queue))
+        except* StoreError as failures:
+            raise failures.exceptions[0] from None
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
             await self._endpoints.close()
         return self.tally
 
     async def _worker(self, queue: asyncio.Queue[StoredTarget | None]) -> None:
         while (stored := await queue.get()) is not None:
-            report, endpoint_ids = await self._scan_domain(stored)
+            try:
+                report, endpoint_ids = await self._scan_domain(stored)
+            except StoreError:
+                raise  # the store is gone for every domain: the run ends
+            except Exception as error:  # one domain's failure (a mailtls bug) must not end the run
+                self.tally.failed += 1
+                if len(self.tally.failures) < MAX_FAILURES_KEPT:
+                    self.tally.failures.append(
+                        f"{stored.target.original}: {type(error).__name__}: {error}"
+                    )
+                continue
             saved = await self.gateway.call(
                 self.gateway.store.save_result, self.run_id, stored.target_id, report, endpoint_ids
             )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,14 @@ LIMITS = (
 )  # fmt: skip
 
 
+def worker_port() -> int:
+    """A port of this test process's own: xdist workers each start the session's receivers, on
+    the same addresses, so the port tells them apart (gw0 -> 2525, gw1 -> 2526, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = int(worker[2:]) if worker[2:].isdigit() else 0
+    return 2525 + number
+
+
 @pytest.fixture(scope="session")
 def receiver_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("receiver")
@@ -25,17 +34,21 @@ def receiver_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def observing(receiver_work: Path) -> Iterator[RunningReceiver]:
-    with running_receiver(receiver_work, OBSERVE_IP, *LIMITS) as receiver:
+    with running_receiver(receiver_work, OBSERVE_IP, *LIMITS, port=worker_port()) as receiver:
         yield receiver
 
 
 @pytest.fixture(scope="session")
 def exo(receiver_work: Path) -> Iterator[RunningReceiver]:
-    with running_receiver(receiver_work, EXO_IP, "--policy", "exo", *LIMITS) as receiver:
+    with running_receiver(
+        receiver_work, EXO_IP, "--policy", "exo", *LIMITS, port=worker_port()
+    ) as receiver:
         yield receiver
 
 
 @pytest.fixture(scope="session")
 def requiring_tls(receiver_work: Path) -> Iterator[RunningReceiver]:
-    with running_receiver(receiver_work, REQUIRE_TLS_IP, "--require-tls", *LIMITS) as receiver:
+    with running_receiver(
+        receiver_work, REQUIRE_TLS_IP, "--require-tls", *LIMITS, port=worker_port()
+    ) as receiver:
         yield receiver

@@ -10,14 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
-from mailtls.models import AddressStatus, FindingCode
+from mailtls.errors import StoreError
+from mailtls.models import AddressStatus, DomainReport, Endpoint, FindingCode
 from mailtls.probes.politeness import PolitenessSettings
 from mailtls.scan.engine import Scanner
 from mailtls.scan.gateway import StoreGateway
 from mailtls.scan.options import ScanOptions
 from mailtls.scanner import CheckOptions
-from mailtls.store import ListedTarget, Store
+from mailtls.store import ListedTarget, Store, StoredTarget
 from mailtls.targets import parse_target
 from tests.integration.fleet import Fleet
 from tests.integration.hostile import Behaviour, hostile_server
@@ -115,3 +117,77 @@ async def deadline_run(fleet: Fleet, tmp_path: Path) -> None:
     assert [f.code for f in address.findings][:1] == [FindingCode.TIMEOUT]
     # The good server answers within the second: its domain is complete.
     assert good_report.mx_hosts[0].addresses[0].status is AddressStatus.OK
+
+
+class FailingScanner(Scanner):
+    """A scanner whose check of one target fails inside mailtls (a narrow seam for the test)."""
+
+    async def _scan_domain(self, stored: StoredTarget) -> tuple[DomainReport, dict[Endpoint, int]]:
+        if stored.ordinal == 1:
+            raise RuntimeError("a bug met on the way")
+        return await super()._scan_domain(stored)
+
+
+def test_one_domain_failing_inside_mailtls_does_not_end_the_run(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    asyncio.run(failing_run(fleet, tmp_path))
+
+
+async def failing_run(fleet: Fleet, tmp_path: Path) -> None:
+    database = str(tmp_path / "scan.sqlite")
+    good = f"[{fleet.modern.ip}]:{fleet.modern.port}"
+    targets = [good, f"[{fleet.tls12_only.ip}]:{fleet.tls12_only.port}", f"[{fleet.legacy.ip}]"]
+    with Store(database) as store:
+        run = store.create_run(
+            label="failing",
+            started_at=datetime.now(UTC),
+            tool_version="test",
+            options=OPTIONS.summary(),
+            listed=[ListedTarget(n, parse_target(t)) for n, t in enumerate(targets, start=1)],
+        )
+    gateway = StoreGateway(database)
+    try:
+        await gateway.open()
+        tally = await FailingScanner(run.info.run_id, gateway, OPTIONS).run()
+    finally:
+        gateway.close()
+    assert (tally.stored, tally.failed) == (2, 1)
+    assert tally.failures == [f"{targets[1]}: RuntimeError: a bug met on the way"]
+    with Store(database) as store:
+        pending = store.pending_targets(run.info.run_id, after=-1, limit=10)
+    assert [p.target.original for p in pending] == [targets[1]]  # left for a resume
+
+
+def test_a_store_failure_ends_the_run_with_a_store_error(fleet: Fleet, tmp_path: Path) -> None:
+    database = tmp_path / "scan.sqlite"
+    targets = [f"[{fleet.modern.ip}]:{fleet.modern.port}"]
+    with Store(str(database)) as store:
+        run = store.create_run(
+            label="vanishing",
+            started_at=datetime.now(UTC),
+            tool_version="test",
+            options=OPTIONS.summary(),
+            listed=[ListedTarget(1, parse_target(targets[0]))],
+        )
+
+    async def scan_with_the_store_gone() -> None:
+        gateway = StoreGateway(str(database))
+        try:
+            await gateway.open()
+            # Every later write fails: the file becomes read-only for the scan's connection.
+            with gateway.store.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA query_only = ON")
+                connection.commit()
+            gateway.store.engine.pool.dispose()
+            event.listen(
+                gateway.store.engine,
+                "connect",
+                lambda dbapi, _record: dbapi.execute("PRAGMA query_only = ON"),
+            )
+            await asyncio.wait_for(Scanner(run.info.run_id, gateway, OPTIONS).run(), 60)
+        finally:
+            gateway.close()
+
+    with pytest.raises(StoreError, match="read-only"):
+        asyncio.run(scan_with_the_store_gone())
