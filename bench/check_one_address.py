@@ -36,6 +36,7 @@ from types import FrameType
 from tests.integration.fleet import FleetError, Listener, Posture, acquire, listener_for
 from tests.integration.fleet.layout import FleetPaths, describe_fleet
 
+from bench import isolation
 from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average
 from bench.postfix_log import log_end, wait_for_sessions
 from bench.report import Run, check_targets, markdown_table, summarise, targets_text
@@ -58,7 +59,6 @@ from mailtls.targets import parse_target
 STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-bench-fleet"
 SSLYZE = REPOSITORY / "bench" / ".work" / "venv" / "bin" / "sslyze"
 RESULTS_DIR = REPOSITORY / "bench" / "results"
-INSIDE_NAMESPACE = "MAILTLS_BENCH_NAMESPACE"
 DEFAULT_POSTURES = (Posture.MODERN, Posture.TLS12_ONLY, Posture.LEGACY)
 IN_PROCESS_LABEL = "check_targets() in-process"
 
@@ -71,21 +71,9 @@ def _say(message: str) -> None:
 
 
 def enter_private_network(argv: Sequence[str]) -> None:
-    """Re-run this program in a new network namespace whose only interface is loopback."""
-    if os.environ.get(INSIDE_NAMESPACE) == "1":
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        return
-    if os.geteuid() != 0:
-        sys.exit("check_one_address: run as root (a network namespace, ports 25 and 53)")
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        sys.exit("check_one_address: unshare (util-linux) not found; run bench/setup")
-    environment = dict(os.environ, **{INSIDE_NAMESPACE: "1"})
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")])
+    isolation.enter_private_network(
+        "bench.check_one_address", argv, needs="a network namespace, ports 25 and 53"
     )
-    command = [sys.executable, "-m", "bench.check_one_address", *argv]
-    os.execve(unshare, [unshare, "--net", "--", *command], environment)
 
 
 # --- running the tools ---------------------------------------------------------------------

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import importlib.metadata
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from bench import isolation
 from bench.check_one_address import mailtls_command
 from bench.machine import REPOSITORY, describe_machine, load_average
 from bench.receive_client import Hold, Phase, Target, client_context, hold_sessions, run_phase
@@ -46,7 +46,6 @@ from mailtls.tls.issuing import issue
 
 WORK = Path(tempfile.gettempdir()) / "mailtls-bench-receive"
 RESULTS_DIR = REPOSITORY / "bench" / "results"
-INSIDE_NAMESPACE = "MAILTLS_BENCH_NAMESPACE"
 POSTFIX_IP = "127.0.10.1"
 RECEIVER_IP = "127.0.10.2"
 RECIPIENT = f"sink@{ACCEPTED_DOMAIN}"
@@ -62,21 +61,9 @@ def _say(message: str) -> None:
 
 
 def enter_private_network(argv: Sequence[str]) -> None:
-    """Re-run this program in a new network namespace whose only interface is loopback."""
-    if os.environ.get(INSIDE_NAMESPACE) == "1":
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        return
-    if os.geteuid() != 0:
-        sys.exit("receive_throughput: run as root (a network namespace, port 25)")
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        sys.exit("receive_throughput: unshare (util-linux) not found; run bench/setup")
-    environment = dict(os.environ, **{INSIDE_NAMESPACE: "1"})
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")])
+    isolation.enter_private_network(
+        "bench.receive_throughput", argv, needs="a network namespace, port 25"
     )
-    command = [sys.executable, "-m", "bench.receive_throughput", *argv]
-    os.execve(unshare, [unshare, "--net", "--", *command], environment)
 
 
 # --- measuring --------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from types import FrameType
 from tests.integration.fleet import LISTENERS, FleetError, Posture, acquire
 from tests.integration.scan.zone import ScanZone, serving_zone
 
+from bench import isolation
 from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average
 from bench.postfix_log import count_sessions, log_end
 from bench.scan_answers import Judged, judge_mailtls, judge_testssl
@@ -66,7 +67,6 @@ from bench.scan_report import ScanRun, check_targets, scan_table, subset_table, 
 STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-bench-scan-fleet"
 WORK_DIR = REPOSITORY / "bench" / ".work" / "scan"
 RESULTS_DIR = REPOSITORY / "bench" / "results"
-INSIDE_NAMESPACE = "MAILTLS_BENCH_NAMESPACE"
 GNU_TIME = "/usr/bin/time"
 NFT = "nft"
 SSLYZE_PYTHON = REPOSITORY / "bench" / ".work" / "venv" / "bin" / "python"
@@ -89,21 +89,9 @@ def _say(message: str) -> None:
 
 
 def enter_private_network(argv: Sequence[str]) -> None:
-    """Re-run this program in a new network namespace whose only interface is loopback."""
-    if os.environ.get(INSIDE_NAMESPACE) == "1":
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        return
-    if os.geteuid() != 0:
-        sys.exit("scan_throughput: run as root (a network namespace, ports 25 and 53, nftables)")
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        sys.exit("scan_throughput: unshare (util-linux) not found; run bench/setup")
-    environment = dict(os.environ, **{INSIDE_NAMESPACE: "1"})
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")])
+    isolation.enter_private_network(
+        "bench.scan_throughput", argv, needs="a network namespace, ports 25 and 53, nftables"
     )
-    command = [sys.executable, "-m", "bench.scan_throughput", *argv]
-    os.execve(unshare, [unshare, "--net", "--", *command], environment)
 
 
 @contextmanager
