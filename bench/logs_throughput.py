@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
-import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -45,10 +43,10 @@ from bench.logs_report import (
     targets_text,
 )
 from bench.machine import REPOSITORY, describe_machine, load_average
+from bench.timing import GNU_TIME, run_under_gnu_time
 
 RESULTS_DIR = REPOSITORY / "bench" / "results"
 OUTPUTS = REPOSITORY / "bench" / ".work" / "logs" / "out"
-GNU_TIME = "/usr/bin/time"
 SHAPE_CHECK_LINES = 200_000
 
 
@@ -118,42 +116,11 @@ def measure(
     argv: Sequence[str], output: Path, time_limit: float
 ) -> tuple[float, int | None, float | None, int | None]:
     """Run to the end: wall seconds, peak RSS in KiB, processor seconds (user + system), exit
-    code (None: killed at the limit).
-
-    The peak comes from GNU time, which starts the tool from its own small process: a child
-    forked straight from this Python process would report this process's memory as its own
-    floor (Linux keeps the high-water mark of the memory a process had before exec).
-    """
-    rusage_file = output.with_suffix(".rss")
-    timed = [GNU_TIME, "--format", "%M %U %S", "--output", str(rusage_file), *argv]
-    with output.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            timed,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # the time limit kills the tool with GNU time
-        )
-        try:
-            exit_code: int | None = process.wait(timeout=time_limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            exit_code = None
-        except BaseException:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise
-        wall = time.perf_counter() - started
-    peak: int | None = None
-    cpu: float | None = None
-    try:
-        # The last line: GNU time writes "Command exited with non-zero status N" before it.
-        figures = rusage_file.read_text().splitlines()[-1].split()
-        peak, cpu = int(figures[0]), float(figures[1]) + float(figures[2])
-    except (OSError, ValueError, IndexError):
-        pass
-    return wall, peak, cpu, exit_code
+    code (None: killed at the limit)."""
+    measured = run_under_gnu_time(
+        argv, stdout=output, rusage=output.with_suffix(".rss"), time_limit=time_limit
+    )
+    return measured.wall_seconds, measured.peak_rss_kib, measured.cpu_seconds, measured.exit_code
 
 
 def run_variant(

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import shutil
@@ -61,13 +60,13 @@ from bench.scan_lists import (
     zone_hosts,
 )
 from bench.scan_report import ScanRun, check_targets, scan_table, subset_table, targets_text
+from bench.timing import GNU_TIME, run_under_gnu_time
 
 # A fleet of the benchmark's own, apart from check_one_address's (which may run at the same
 # time in its own namespace) and from the test suite's.
 STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-bench-scan-fleet"
 WORK_DIR = REPOSITORY / "bench" / ".work" / "scan"
 RESULTS_DIR = REPOSITORY / "bench" / "results"
-GNU_TIME = "/usr/bin/time"
 NFT = "nft"
 SSLYZE_PYTHON = REPOSITORY / "bench" / ".work" / "venv" / "bin" / "python"
 
@@ -126,43 +125,22 @@ class Timed:
 
 
 def run_timed(argv: Sequence[str], workdir: Path, time_limit: float) -> Timed:
-    """Run to the end under GNU time: wall seconds, peak RSS, processor seconds, exit code.
-
-    GNU time starts the tool from its own small process: a child forked straight from this
-    Python process would report this process's memory as its own floor.
-    """
-    rusage = workdir / "rusage.txt"
+    """Run to the end under GNU time: wall seconds, peak RSS, processor seconds, exit code."""
     stdout_file = workdir / "stdout.txt"
-    timed = [GNU_TIME, "--format", "%M %U %S", "--output", str(rusage), *argv]
-    with stdout_file.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            timed,
-            cwd=workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # testssl.sh starts many children: kill them together
-        )
-        try:
-            exit_code: int | None = process.wait(timeout=time_limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            exit_code = None
-        except BaseException:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise
-        wall = time.perf_counter() - started
-    peak: int | None = None
-    cpu: float | None = None
-    try:
-        # The last line: GNU time writes "Command exited with non-zero status N" before it.
-        figures = rusage.read_text().splitlines()[-1].split()
-        peak, cpu = int(figures[0]), float(figures[1]) + float(figures[2])
-    except (OSError, ValueError, IndexError):
-        pass
-    return Timed(wall, peak, cpu, exit_code, stdout_file.read_text(errors="replace"))
+    measured = run_under_gnu_time(
+        argv,
+        stdout=stdout_file,
+        rusage=workdir / "rusage.txt",
+        time_limit=time_limit,
+        cwd=workdir,  # testssl.sh writes beside itself
+    )
+    return Timed(
+        measured.wall_seconds,
+        measured.peak_rss_kib,
+        measured.cpu_seconds,
+        measured.exit_code,
+        stdout_file.read_text(errors="replace"),
+    )
 
 
 _SYSLOG_NAMES = tuple(listener.syslog_name for listener in LISTENERS)
