@@ -11,7 +11,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from mailtls.net.nameservers import parse_nameserver
 from mailtls.scanner import CheckOptions, check_targets
 from mailtls.schema import check_report_schema
 from mailtls.targets import parse_target
+from tests.demo_running import demo_in_thread
 from tests.integration.fleet import Fleet
 
 LEGACY_DOMAIN = "legacy.demo.mailtls.test"
@@ -32,37 +32,8 @@ LEGACY_DOMAIN = "legacy.demo.mailtls.test"
 @pytest.fixture(scope="module")
 def demo() -> Iterator[DemoEnvironment]:
     """The demo servers on an event loop of their own thread, for `mailtls check` to reach."""
-    ready = threading.Event()
-    holder: list[DemoEnvironment] = []
-    failure: list[BaseException] = []
-    loop_holder: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop_holder.append((asyncio.get_running_loop(), stop))
-        async with DemoEnvironment.start() as environment:
-            holder.append(environment)
-            ready.set()
-            await stop.wait()
-
-    def thread_main() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as error:
-            failure.append(error)
-            ready.set()
-
-    thread = threading.Thread(target=thread_main, name="demo-environment")
-    thread.start()
-    assert ready.wait(60)
-    if failure:
-        raise failure[0]
-    yield holder[0]
-    loop, stop = loop_holder[0]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with demo_in_thread() as environment:
+        yield environment
 
 
 def check(demo: DemoEnvironment, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ import gc
 import io
 import socket
 import ssl
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from cryptography import x509
 
 from mailtls.demo import DemoEnvironment, DemoHost
 from mailtls.demo.environment import ZONE, demo_domains
+from tests.demo_running import demo_in_thread
 
 EXPECTED_DOMAINS = (
     "modern.demo.mailtls.test",
@@ -39,37 +39,8 @@ EXCHANGE_ONLINE_SUITES = (
 @pytest.fixture(scope="module")
 def demo() -> Iterator[DemoEnvironment]:
     """The demo running on an event loop of its own thread, for the blocking clients below."""
-    ready = threading.Event()
-    holder: list[DemoEnvironment] = []
-    failure: list[BaseException] = []
-    loop_holder: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop_holder.append((asyncio.get_running_loop(), stop))
-        async with DemoEnvironment.start() as environment:
-            holder.append(environment)
-            ready.set()
-            await stop.wait()
-
-    def thread_main() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as error:
-            failure.append(error)
-            ready.set()
-
-    thread = threading.Thread(target=thread_main, name="demo-environment")
-    thread.start()
-    assert ready.wait(60)
-    if failure:
-        raise failure[0]
-    yield holder[0]
-    loop, stop = loop_holder[0]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with demo_in_thread() as environment:
+        yield environment
 
 
 def host(demo: DemoEnvironment, label: str) -> DemoHost:
