@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mailtls.cli_common import add_probe_options, positive, whole_count
+from mailtls.cli_common import add_probe_options, not_negative, positive, whole_count
 from mailtls.probes.politeness import PolitenessSettings
 from mailtls.scan.options import ScanOptions
 
@@ -74,7 +74,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     defaults = PolitenessSettings()
     polite.add_argument(
         "--gap",
-        type=_not_negative,
+        type=not_negative,
         default=defaults.gap_seconds,
         metavar="SECONDS",
         help=f"pause between connections to the same IP (default {defaults.gap_seconds:g})",
@@ -182,13 +182,3 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--color", choices=("auto", "always", "never"), default="auto", help="colour in text"
     )
     diff.set_defaults(handler="diff")
-
-
-def _not_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value

@@ -104,9 +104,6 @@ class _Lru(Generic[K, V]):
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
 
 @dataclass(frozen=True)
 class _Probed:
@@ -131,9 +128,6 @@ class EndpointCache:
         self._done: _Lru[Endpoint, _Probed] = _Lru(capacity)
         self._in_flight: dict[Endpoint, asyncio.Task[_Probed]] = {}
         self._tally = tally
-
-    def __len__(self) -> int:
-        return len(self._done) + len(self._in_flight)
 
     async def get(self, endpoint: Endpoint, server_name: str | None) -> _Probed:
         if (done := self._done.get(endpoint)) is not None:
