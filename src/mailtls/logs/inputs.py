@@ -288,6 +288,9 @@ class LineSplitter:
         """The lines that ``text`` completes, and the indexes (in that list) of cut ones."""
         if "\x00" in text:
             text = text.replace("\x00", "")
+        # The unfinished line goes in front (it is at most max_chars long), so a CR at the end of
+        # one piece and its LF at the start of the next are one line end, as in one piece.
+        text, self._carry = self._carry + text, ""
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         lines = text.split("\n")
@@ -297,11 +300,6 @@ class LineSplitter:
             if self._skipping:
                 del lines[0]  # the end of the line that was cut
                 self._skipping = False
-            else:
-                first = self._carry + lines[0]
-                # A CR at the end of one piece and its LF at the start of the next.
-                lines[0] = first[:-1] if first.endswith("\r") else first
-            self._carry = ""
             if lines and max(map(len, lines)) > self._max:
                 for index, line in enumerate(lines):
                     if len(line) > self._max:
@@ -309,13 +307,13 @@ class LineSplitter:
                         cut.append(index)
         if self._skipping:
             return lines, cut
-        carry = self._carry + rest
-        if len(carry) > self._max:
+        # A CR at the very end may be half of a CRLF the next piece completes: not text yet.
+        if len(rest) > self._max + rest.endswith("\r"):
             cut.append(len(lines))
-            lines.append(carry[: self._max])
-            carry = ""
+            lines.append(rest[: self._max])
+            rest = ""
             self._skipping = True
-        self._carry = carry
+        self._carry = rest
         return lines, cut
 
     def finish(self) -> str | None:
