@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailtls.models import DomainReport, Finding, FindingCode, RunInfo
+from mailtls.models import DomainReport, Finding, FindingCode, RunInfo, Severity
 from mailtls.reports.summary import (
     DomainSummary,
     RunSummary,
@@ -79,6 +79,15 @@ class RunDiff:
     @property
     def worse(self) -> tuple[DomainChange, ...]:
         return tuple(c for c in self.changed if c.movement is Movement.WORSE)
+
+    @property
+    def needs_attention(self) -> bool:
+        """A domain moved down, or gained a finding to act on (not only information)."""
+        return bool(self.worse) or any(
+            located.finding.severity is not Severity.INFO
+            for change in self.changed
+            for located in change.new_findings
+        )
 
 
 def located_findings(report: DomainReport) -> dict[tuple[FindingCode, str, str], LocatedFinding]:

@@ -24,14 +24,13 @@ from typing import TextIO
 from mailtls import __version__
 from mailtls.cli_common import options_from
 from mailtls.errors import StoreError, UsageError
-from mailtls.models import SCHEMA_VERSION, CheckReport, RunInfo, Severity
+from mailtls.models import SCHEMA_VERSION, CheckReport, RunInfo
 from mailtls.policy.domain import EXIT_SOFTWARE, exit_code
 from mailtls.render.jsonout import dump_json, render_json
 from mailtls.render.text import render_text
 from mailtls.reports import (
     DiffFormat,
     ReportFormat,
-    RunDiff,
     diff_runs,
     render_diff,
     render_run_text,
@@ -203,7 +202,7 @@ def _scan(location: str, run_id: int, options: ScanOptions, args: argparse.Names
         if not interrupted and not tally.failed:
             store.finish_run(run_id, datetime.now(UTC))
         info = store.run(run_id)
-        code = store_exit_code(store, run_id)
+        code = store.run_outcome(run_id).exit_code
     resume = f"mailtls scan --resume {run_id}" + (f" --db {args.db}" if args.db else "")
     if tally.failed:
         # A failure inside mailtls for some domains (a bug): their results are missing, and the
@@ -233,11 +232,6 @@ async def _scan_async(location: str, run_id: int, options: ScanOptions, progress
             return await Scanner(run_id, gateway, options, observer).run()
     finally:
         gateway.close()
-
-
-def store_exit_code(store: Store, run_id: int) -> int:
-    """``mailtls check``'s exit code over every stored result of the run."""
-    return store.run_outcome(run_id).exit_code
 
 
 def _print_summary(
@@ -390,16 +384,7 @@ def run_diff_command(args: argparse.Namespace) -> int:
     diff_format = DiffFormat(args.format)
     width = shutil.get_terminal_size().columns if out.isatty() else None
     out.write(render_diff(changes, diff_format, color=_color(args, out), width=width))
-    return 1 if got_worse(changes) else 0
-
-
-def got_worse(changes: RunDiff) -> bool:
-    """A domain moved down, or gained a finding that needs attention (not only information)."""
-    return bool(changes.worse) or any(
-        located.finding.severity is not Severity.INFO
-        for change in changes.changed
-        for located in change.new_findings
-    )
+    return 1 if changes.needs_attention else 0
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
