@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 # The version of the JSON document the models render to (``mailtls.schema``); bump it when a
 # field changes meaning or disappears, never for additions.
@@ -643,13 +644,15 @@ class LogFormat(StrEnum):
     EXCHANGE = "exchange"
 
 
-@dataclass(frozen=True)
-class SessionObservation:
+class SessionObservation(NamedTuple):
     """One SMTP session as a log (or the receiver) saw it: who, which way, with what TLS.
 
     ``tls_version`` is None for a plaintext session. ``version_ambiguous`` marks logs that cannot
     tell TLS versions apart (old Sendmail's generic ``TLSv1/SSLv3``): such a session used TLS, but
     which version is unknown, and it must not be counted as TLS 1.0.
+
+    A named tuple rather than a frozen dataclass: a log of millions of lines makes one per
+    session, and a tuple is made in a fifth of the time (change fields with ``_replace``).
     """
 
     source: LogFormat

@@ -29,7 +29,6 @@ deliver.c; doc/doc-docbook/spec.xfpt "Log files"):
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 from ipaddress import ip_address
 
@@ -203,7 +202,7 @@ class EximParser(LogParser):
         if cipher_field is None:
             if tls_by_protocol or _VERIFIED.search(body):
                 self._tls_without_cipher += 1
-                return replace(plaintext, version_ambiguous=True)
+                return plaintext._replace(version_ambiguous=True)
             return plaintext
         parts = cipher_field.group("value").rstrip("*").split(":")
         cipher = parts[1] if len(parts) > 1 and parts[1] else None
@@ -216,9 +215,9 @@ class EximParser(LogParser):
             key = (version_match.group("major"), version_match.group("minor"))
             version = _TLS_VERSIONS.get(key)
             if version is not None:
-                return replace(plaintext, tls_version=version, cipher=cipher)
+                return plaintext._replace(tls_version=version, cipher=cipher)
             self._unknown_versions.add(parts[0][:20])
-        return replace(plaintext, cipher=cipher, version_ambiguous=True)
+        return plaintext._replace(cipher=cipher, version_ambiguous=True)
 
 
 def _exim_stamp(text: str) -> tuple[datetime | None, str] | None:

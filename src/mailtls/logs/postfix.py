@@ -76,8 +76,9 @@ from functools import lru_cache
 from ipaddress import ip_address
 
 from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
-from mailtls.logs.syslog import FRAME, address_domain
-from mailtls.logs.timestamps import YearGuesser, leading_timestamp
+from mailtls.logs.postfix_scan import SESSION_LINE, joined, unframed_lines
+from mailtls.logs.syslog import address_domain
+from mailtls.logs.timestamps import YearGuesser, stamp_time
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
 
 # Open sessions (smtpd) and per-process connection state (smtp/lmtp) kept at most; past this the
@@ -203,6 +204,8 @@ _Where = tuple[str, int | None]
 
 USED, IGNORED, UNPARSED = LineKind.USED, LineKind.IGNORED, LineKind.UNPARSED
 
+_NO_TIME = datetime.min  # never used: every line's stamp is parsed before its first use
+
 
 def _origin(where: _Where) -> str:
     source, number = where
@@ -319,52 +322,93 @@ class PostfixParser(LogParser):
 
     def _read(self, lines: Sequence[str], source: str, first_number: int | None) -> LinesResult:
         """Lines of ``source`` from its line ``first_number`` on (None: ``source`` is the whole
-        origin). One loop for every line of a log of millions: what each line needs is looked
-        up once, outside it."""
+        origin). Only the lines of session daemons get a Python step (see postfix_scan), and
+        the three messages most of them are come taken apart already."""
         emitted: list[SessionObservation] = []
-        ignored = 0
-        unparsed: list[int] = []
-        years = self._years
-        frame_at, daemon_of = FRAME.match, _daemon
+        text, broken = joined(lines)
+        unparsed = unframed_lines(text, len(lines))
+        if broken:
+            unparsed = sorted(set(unparsed).union(broken))
+        unframed = len(unparsed)
+        used = 0
+        years, inbound = self._years, self._inbound
         client_line, server_line = self._client_line, self._server_line
-        for index, line in enumerate(lines):
-            last = years.last_stamp
-            if last is not None and line.startswith(last[0]):
-                # Busy logs repeat a time stamp on many lines: the line before parsed it.
-                if "mtp" not in line and ": " in line:
-                    # Only smtpd, smtp and lmtp lines carry sessions, and every such line names
-                    # its daemon. Most lines of a busy log are other daemons' (qmgr, cleanup):
-                    # one with the stamp of the line before is framed, so skip its parse.
-                    ignored += 1
-                    continue
-                moment, text_at = last[1], len(last[0])
-            else:
-                stamped = leading_timestamp(line, years)
-                if stamped is None:
+        close_inbound, open_inbound = self._close_inbound, self._open_inbound
+        count = text.count
+        # Busy logs repeat a time stamp on many lines: parse each once.
+        last_stamp, moment = "", _NO_TIME
+        index = at = 0
+        for match in SESSION_LINE.finditer(text):
+            start = match.start()
+            index += count("\n", at, start)
+            at = start
+            (
+                stamp, host, program, pid, message,
+                connect_name, connect_address,
+                counts,
+                usage, direction, tls_name, tls_address, tls_port, protocol, cipher,
+            ) = match.groups()  # fmt: skip
+            if stamp != last_stamp:
+                stamped = stamp_time(stamp, years)
+                if stamped is None:  # the shape of a stamp, but no time ("Feb 30")
                     unparsed.append(index)
                     continue
-                moment, text_at = stamped
-            frame = frame_at(line, text_at)
-            if frame is None:
-                unparsed.append(index)
-                continue
-            host, program, pid, text = frame.group("host", "program", "pid", "text")
-            daemon = daemon_of(program)
-            if daemon is None:
-                ignored += 1
-                continue
+                last_stamp, moment = stamp, stamped
             key = (host, program, pid)
             where = (source, None if first_number is None else first_number + index)
+            daemon = _daemon(program)
             if daemon is _Daemon.CLIENT:
-                kind = client_line(text, key, moment, where, emitted)
+                # Delivery lines first, as _client_line reads them: "to=<" may follow anything.
+                if usage is None or ": to=<" in message:
+                    kind = client_line(message, key, moment, where, emitted)
+                elif direction == "to":
+                    relay = f"{tls_name}[{tls_address}]"
+                    connection = _Connection(
+                        relay if tls_port is None else f"{relay}:{tls_port}",
+                        _peer_of(tls_name, tls_address),
+                        moment,
+                        where,
+                        _tls_of(protocol, cipher),
+                    )
+                    connection.counted = usage == "reused"
+                    self._client_tls(key, connection, emitted)
+                    kind = USED
+                else:
+                    kind = IGNORED
+            elif connect_name is not None:
+                previous = inbound.pop(key, None)
+                if previous is not None:  # its disconnect line is missing (a crash, lost lines)
+                    emitted.append(close_inbound(previous, where))
+                peer = _peer_of(connect_name, connect_address)
+                open_inbound(key, _Inbound(moment, peer, daemon is _Daemon.WRAPPED_SERVER, where))
+                kind = USED
+            elif counts is not None:
+                session = inbound.pop(key, None)
+                if session is None:
+                    self._count("cut_sessions")
+                else:
+                    emitted.append(close_inbound(session, where, counts))
+                kind = USED
+            elif usage is not None:
+                if direction == "from":
+                    self._count("inbound_tls_lines")
+                    peer = _peer_of(tls_name, tls_address)
+                    wrapped = daemon is _Daemon.WRAPPED_SERVER
+                    session = self._session(key, moment, where, peer, wrapped)
+                    session.tls = self._checked_tls(_tls_of(protocol, cipher))
+                    kind = USED
+                else:
+                    kind = IGNORED
             else:
                 wrapped = daemon is _Daemon.WRAPPED_SERVER
-                kind = server_line(text, key, moment, where, emitted, wrapped=wrapped)
-            if kind is IGNORED:
-                ignored += 1
+                kind = server_line(message, key, moment, where, emitted, wrapped=wrapped)
+            if kind is USED:
+                used += 1
             elif kind is UNPARSED:
                 unparsed.append(index)
-        used = len(lines) - ignored - len(unparsed)
+        if len(unparsed) > unframed:  # both parts are in order; merge them
+            unparsed.sort()
+        ignored = len(lines) - used - len(unparsed)
         return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
 
     def finish(self) -> tuple[SessionObservation, ...]:
@@ -448,7 +492,7 @@ class PostfixParser(LogParser):
             if session is None:
                 self._count("cut_sessions")
                 return USED
-            emitted.append(self._close_inbound(session, where, _command_counts(match)))
+            emitted.append(self._close_inbound(session, where, match.group("counts")))
             return USED
         if "TLS connection " in text:
             match = _TLS_SUMMARY.match(text)
@@ -497,36 +541,42 @@ class PostfixParser(LogParser):
         self,
         session: _Inbound,
         where: _Where | None,
-        counts: dict[str, str] | None = None,
+        counts: str | None = None,
     ) -> SessionObservation:
         """The observation for a session that ended at line ``where`` (None: at the end of the
-        input); ``counts`` is None when no line said how it ended."""
-        self._count("inbound")
-        submission = session.authenticated or (counts is not None and _succeeded(counts, "auth"))
+        input); ``counts`` is the disconnect line's command counts as logged (" ehlo=1 quit=1"),
+        None when no line said how it ended."""
+        tally = self._tally
+        tally["inbound"] += 1
+        succeeded = None if counts is None else _command_counts(counts)
+        submission = session.authenticated or (succeeded is not None and "auth" in succeeded)
+        tls = session.tls
         tls_version: TlsVersion | None = None
         cipher: str | None = None
         ambiguous = False
-        if session.tls is not None:
-            tls_version, cipher = session.tls.version, session.tls.cipher
+        if tls is not None:
+            tls_version, cipher = tls.version, tls.cipher
             ambiguous = tls_version is None
         elif session.handshake_failed:
-            self._count("failed_handshakes")
-        elif session.wrapped or (counts is not None and _succeeded(counts, "starttls")):
+            tally["failed_handshakes"] += 1
+        elif session.wrapped or (succeeded is not None and "starttls" in succeeded):
             ambiguous = True  # TLS without a summary line: smtpd_tls_loglevel = 0
-            self._count("tls_without_details")
-        elif counts is not None and not counts:  # Postfix < 3.0: a bare "disconnect from"
-            self._count("inbound_without_counts")
+            tally["tls_without_details"] += 1
+        elif counts is not None and not _COUNT.search(counts):
+            tally["inbound_without_counts"] += 1  # Postfix < 3.0: a bare "disconnect from"
+        peer = session.peer
+        source, number = where if where is not None else session.last_line
         return SessionObservation(
-            source=LogFormat.POSTFIX,
-            direction=Direction.INBOUND,
-            timestamp=session.started,
-            peer_ip=session.peer.ip,
-            peer_host=session.peer.host,
-            tls_version=tls_version,
-            cipher=cipher,
-            role=PeerRole.SUBMISSION if submission else PeerRole.MTA,
-            version_ambiguous=ambiguous,
-            origin=_origin(where if where is not None else session.last_line),
+            LogFormat.POSTFIX,
+            Direction.INBOUND,
+            session.started,
+            peer.ip,
+            peer.host,
+            tls_version,
+            cipher,
+            PeerRole.SUBMISSION if submission else PeerRole.MTA,
+            ambiguous,
+            source if number is None else f"{source}:{number}",
         )
 
     # --- smtp / lmtp: outbound --------------------------------------------------------------
@@ -550,19 +600,9 @@ class PostfixParser(LogParser):
                 return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
             if match.group("direction") != "to":
                 return IGNORED
-            self._count("outbound_tls_lines")
-            client = self._client(key)
-            self._end_connection(client, emitted)
-            connection = _Connection(
-                relay=_relay_text(match),
-                peer=_peer(match),
-                started=moment,
-                line=where,
-                tls=self._checked_tls(_tls(match)),
-            )
-            if match.group("usage") == "reused":
-                connection.counted = True  # a cached connection: counted by its first use
-            client.connection = connection
+            connection = _Connection(_relay_text(match), _peer(match), moment, where, _tls(match))
+            connection.counted = match.group("usage") == "reused"
+            self._client_tls(key, connection, emitted)
             return USED
         if text.startswith("SSL_connect error"):
             match = _SSL_CONNECT_ERROR.match(text)
@@ -596,6 +636,18 @@ class PostfixParser(LogParser):
                 client.failed_queue_id = cannot.group("queue_id")
             return USED
         return IGNORED
+
+    def _client_tls(
+        self, key: _Key, connection: _Connection, emitted: list[SessionObservation]
+    ) -> None:
+        """``TLS connection established|reused to relay``: the process's new connection (a
+        reused one, taken from the connection cache, was counted at its first use)."""
+        self._count("outbound_tls_lines")
+        if connection.tls is not None:
+            self._checked_tls(connection.tls)
+        client = self._client(key)
+        self._end_connection(client, emitted)
+        client.connection = connection
 
     def _delivery(
         self,
@@ -716,10 +768,9 @@ def _relay_text(match: re.Match[str]) -> str:
     return f"{text}:{port}" if port is not None else text
 
 
-def _command_counts(match: re.Match[str]) -> dict[str, str]:
-    """`` ehlo=2 starttls=1 auth=0/1 commands=4/5`` -> {name: succeeded}; {} if none."""
-    return dict(_COUNT.findall(match.group("counts")))
-
-
-def _succeeded(counts: dict[str, str], command: str) -> bool:
-    return int(counts.get(command, "0")) > 0
+@lru_cache(maxsize=4096)  # a few hundred spellings make up a busy server's disconnect lines
+def _command_counts(counts: str) -> frozenset[str]:
+    """`` ehlo=2 starttls=1 auth=0/1 commands=4/5`` -> the commands that succeeded at least
+    once ({"ehlo", "starttls", "commands"})."""
+    latest = dict(_COUNT.findall(counts))  # a name logged twice: the last one says
+    return frozenset(name for name, succeeded in latest.items() if int(succeeded) > 0)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address
 
@@ -205,7 +205,7 @@ class SendmailParser(LogParser):
             session.reported = True
             self._observed += 1
             # The STARTTLS line named the client; this line adds whether it authenticated.
-            final = replace(session.observation, role=role, origin=origin)
+            final = session.observation._replace(role=role, origin=origin)
             return FeedResult(LineKind.USED, (*done, final))
         tls = protocol in _TLS_PROTOCOLS
         if tls:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _MONTHS = {
     name: number
@@ -27,9 +27,18 @@ _SYSLOG = re.compile(
 )
 # "2025-01-01T12:00:00.123456+01:00 ", "2025-01-01T12:00:00Z ", "2025-01-01 12:00:00 " (Exim),
 # and RFC 5424 "<34>1 2025-01-01T12:00:00Z ".
-_ISO = re.compile(
-    r"^(?:<\d{1,3}>\d{1,2} )?"
-    r"(?P<stamp>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)[ ,]"
+_ISO_PREFIX = r"(?:<\d{1,3}>\d{1,2} )?"
+_ISO_STAMP = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_ISO = re.compile(rf"^{_ISO_PREFIX}(?P<stamp>{_ISO_STAMP})[ ,]")
+
+# The shape of every stamp :func:`leading_timestamp` takes, with the separator after it, as one
+# pattern without groups: for readers that find framed lines in a whole run of text at once.
+# It accepts a few stamps that are no time ("Feb 30"): those readers parse the stamps of the
+# lines they use with :func:`leading_timestamp`, which refuses them.
+STAMP_SHAPE = (
+    r"(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} "
+    r"\d\d:\d\d:\d\d(?:\.\d+)? "
+    rf"|{_ISO_PREFIX}{_ISO_STAMP}[ ,])"
 )
 
 
@@ -49,6 +58,8 @@ class YearGuesser:
         self._last_month: int | None = None
         # Busy logs repeat the same second on many lines: remember the last stamp parsed.
         self.last_stamp: tuple[str, datetime] | None = None
+        # ... and the same minute on many seconds: its text ("Nov  3 07:43:") and its time.
+        self.last_minute: tuple[str, datetime] | None = None
 
     def year_for(self, month: int) -> int:
         if self._last_month is not None and month < self._last_month - 6:
@@ -72,6 +83,30 @@ def split_timestamp(line: str, years: YearGuesser) -> Stamped:
         return Stamped(None, line)
     moment, rest_at = found
     return Stamped(moment, line[rest_at:])
+
+
+# timedelta(seconds=n) for a second of the minute: added to the minute's time, it spares a
+# datetime built from its parts for every new second of a log.
+_SECONDS = tuple(timedelta(seconds=second) for second in range(60))
+
+
+def stamp_time(stamp: str, years: YearGuesser) -> datetime | None:
+    """The time of a stamp of :data:`STAMP_SHAPE` (with its separator), as
+    :func:`leading_timestamp` reads it; None for a stamp that names no time ("Feb 30")."""
+    minute = years.last_minute
+    # "Nov  3 07:43:50 ": the minute of the stamp before, and seconds that are a second.
+    if minute is not None and stamp.startswith(minute[0]) and stamp[15:16] in (" ", "."):
+        second = stamp[13:15]
+        if second.isdigit() and second < "60":
+            return minute[1] + _SECONDS[int(second)]
+    found = leading_timestamp(stamp, years)
+    if found is None:
+        return None
+    moment = found[0]
+    # "Nov  3 07:43:" or "Nov 13 07:43:" (not "Nov 3 07:43:50"): serves the stamps after it.
+    if stamp[12:13] == ":" and stamp[0].isalpha():
+        years.last_minute = (stamp[:13], moment.replace(second=0))
+    return moment
 
 
 def leading_timestamp(line: str, years: YearGuesser) -> tuple[datetime, int] | None:
