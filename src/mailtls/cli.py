@@ -21,6 +21,7 @@ from mailtls.cli_common import (
     CommandParser,
     add_probe_options,
     options_from,
+    whole_count,
 )
 from mailtls.errors import MailtlsError, StoreError, UsageError
 from mailtls.models import CheckReport, LogFormat, Target
@@ -37,6 +38,9 @@ could not be tested); 2 critical (an address without STARTTLS or without TLS 1.2
 Online's suites, a domain that does not exist); 3 nothing could be tested; 64 usage error.
 """
 
+
+# logs --jobs by default: past this, processes mostly wait for the disk and for each other.
+MAX_DEFAULT_JOBS = 8
 
 LOGS_EPILOG = """\
 exit codes: 0 sessions found, all with TLS 1.2 or newer; 1 sessions below TLS 1.2 or in
@@ -101,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--impact",
         choices=("tls12",),
         help="add who breaks (or falls back to plaintext) if TLS 1.2 becomes the minimum",
+    )
+    logs.add_argument(
+        "--jobs",
+        type=whole_count,
+        metavar="N",
+        help="processes that read one large uncompressed Postfix log in parts, with the same "
+        "result (default: the processors mailtls may use, at most 8; 1: one pass)",
     )
     logs.add_argument(
         "--save",
@@ -195,11 +206,17 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_logs(args: argparse.Namespace) -> int:
     from mailtls.logs.analyse import analyse_logs
+    from mailtls.logs.parts import usable_cores
     from mailtls.render.logs import render_logs_csv, render_logs_json, render_logs_text
 
     log_format = None if args.log_format == "auto" else LogFormat(args.log_format)
+    jobs = args.jobs if args.jobs is not None else min(usable_cores(), MAX_DEFAULT_JOBS)
     report = analyse_logs(
-        args.inputs, log_format=log_format, year=args.year, impact=args.impact == "tls12"
+        args.inputs,
+        log_format=log_format,
+        year=args.year,
+        impact=args.impact == "tls12",
+        jobs=jobs,
     )
     if args.save:
         _save_logs(report, args.db)

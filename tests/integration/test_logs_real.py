@@ -7,6 +7,7 @@ the parsed table must match it peer by peer, session kind by session kind.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import json
 import subprocess
@@ -94,6 +95,14 @@ def test_compressed_rotated_set_reads_like_the_original(maillogs: MailLogs, tmp_
     whole = analyse_logs([str(maillogs.postfix_log)])
     rotated = analyse_logs([str(tmp_path)])
     assert as_table(rotated) == as_table(whole)
+
+
+@pytest.mark.parametrize("jobs", [2, 5])
+def test_the_real_log_read_in_parts_gives_what_was_sent(maillogs: MailLogs, jobs: int) -> None:
+    whole = analyse_logs([str(maillogs.postfix_log)], impact=True)
+    parts = analyse_logs([str(maillogs.postfix_log)], impact=True, jobs=jobs, min_part_bytes=1)
+    assert as_table(parts) == expected_table(maillogs.peers(LogFormat.POSTFIX))
+    assert dataclasses.replace(parts, generated_at=whole.generated_at) == whole
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

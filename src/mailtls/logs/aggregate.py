@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mailtls.logs.report import (
     BELOW_TLS12,
@@ -28,39 +28,91 @@ _WEAKNESS = (
 PeerKey = tuple[Direction, PeerRole, str | None, str | None]
 
 # Domains kept per peer: enough to say whose mail it is, bounded however many a relay serves.
+# The first ones in alphabetical order, so that the choice does not depend on reading order.
 MAX_DOMAINS_PER_PEER = 10
 
 
 # Every kind, in SessionKind's order (iterating the enum itself is slow, once per new peer).
 _KINDS = tuple(SessionKind)
 
+# Before every time in a log: the time of sessions without one, when "the latest" is chosen.
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
 
 @dataclass(slots=True)
 class _Tally:
-    """A peer's running counts (mutable: one per peer, updated per session)."""
+    """A peer's running counts (mutable: one per peer, updated per session).
+
+    Nothing in it depends on the order sessions come in (a log read in parts gives the same
+    tallies, merged, as read in one go): where one value stands for many, it is the latest
+    session's (by time, then the larger value on a tie).
+    """
 
     host: str | None
+    host_seen: datetime = _NEVER  # the time of the latest session that named ``host``
     counts: dict[SessionKind, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    cipher_by_kind: dict[SessionKind, str] = field(default_factory=dict)
+    cipher_by_kind: dict[SessionKind, tuple[datetime, str]] = field(default_factory=dict)
     domains: set[str] = field(default_factory=set)
 
     def add(self, observation: SessionObservation, kind: SessionKind) -> None:
         self.counts[kind] += 1
-        if observation.peer_host:
-            self.host = observation.peer_host
         moment = observation.timestamp
         if moment is not None:
             if self.first_seen is None or moment < self.first_seen:
                 self.first_seen = moment
             if self.last_seen is None or moment > self.last_seen:
                 self.last_seen = moment
-        if observation.cipher:
-            self.cipher_by_kind[kind] = observation.cipher
+        when = _NEVER if moment is None else moment
+        host = observation.peer_host
+        if host:
+            self.name(host, when)
+        cipher = observation.cipher
+        if cipher:
+            latest = self.cipher_by_kind.get(kind)
+            if latest is None or (when, cipher) > latest:
+                self.cipher_by_kind[kind] = (when, cipher)
         domain = observation.peer_domain
-        if domain and len(self.domains) < MAX_DOMAINS_PER_PEER:
-            self.domains.add(domain)
+        if domain:
+            self.add_domain(domain)
+
+    def name(self, host: str, when: datetime) -> None:
+        if host == self.host:
+            self.host_seen = max(self.host_seen, when)
+        elif self.host is None or (when, host) > (self.host_seen, self.host):
+            self.host, self.host_seen = host, when
+
+    def add_domain(self, domain: str) -> None:
+        domains = self.domains
+        if domain in domains:
+            return
+        if len(domains) < MAX_DOMAINS_PER_PEER:
+            domains.add(domain)
+            return
+        last = max(domains)
+        if domain < last:
+            domains.discard(last)
+            domains.add(domain)
+
+    def merge(self, other: _Tally) -> None:
+        """Add another tally of the same peer (the sessions of another part of a log)."""
+        for kind, number in other.counts.items():
+            self.counts[kind] += number
+        for moment in (other.first_seen, other.last_seen):
+            if moment is not None:
+                if self.first_seen is None or moment < self.first_seen:
+                    self.first_seen = moment
+                if self.last_seen is None or moment > self.last_seen:
+                    self.last_seen = moment
+        if other.host is not None:
+            self.name(other.host, other.host_seen)
+        for kind, latest in other.cipher_by_kind.items():
+            mine = self.cipher_by_kind.get(kind)
+            if mine is None or latest > mine:
+                self.cipher_by_kind[kind] = latest
+        for domain in other.domains:
+            self.add_domain(domain)
 
 
 class PeerAggregator:
@@ -78,8 +130,20 @@ class PeerAggregator:
         key: PeerKey = (observation.direction, observation.role, ip, None if ip else host)
         tally = self._tallies.get(key)
         if tally is None:
-            tally = self._tallies[key] = _Tally(host=host)
+            tally = self._tallies[key] = _Tally(host=None)
         tally.add(observation, kind)
+
+    def merge(self, other: PeerAggregator) -> None:
+        """Add the sessions another aggregator counted (another part of a log)."""
+        for kind, number in other.totals.items():
+            self.totals[kind] += number
+        tallies = self._tallies
+        for key, tally in other._tallies.items():
+            mine = tallies.get(key)
+            if mine is None:
+                tallies[key] = tally
+            else:
+                mine.merge(tally)
 
     def peers(self) -> tuple[PeerSummary, ...]:
         summaries = [self._summary(key, tally) for key, tally in self._tallies.items()]
@@ -90,6 +154,7 @@ class PeerAggregator:
                 -p.total,
                 p.peer_ip or "",
                 p.peer_host or "",
+                p.role,
             )
         )
         return tuple(summaries)
@@ -99,7 +164,7 @@ class PeerAggregator:
         direction, role, ip, _ = key
         weakest = next(kind for kind in _WEAKNESS if tally.counts[kind])
         example = next(
-            (tally.cipher_by_kind[k] for k in _WEAKNESS if k in tally.cipher_by_kind), None
+            (tally.cipher_by_kind[k][1] for k in _WEAKNESS if k in tally.cipher_by_kind), None
         )
         return PeerSummary(
             direction=direction,

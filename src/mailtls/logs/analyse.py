@@ -8,15 +8,19 @@ spans a log rotation is still one session.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from mailtls import __version__
 from mailtls.logs.aggregate import PeerAggregator, tls12_impact
-from mailtls.logs.base import LinesResult, LogParser
+from mailtls.logs.base import LineKind, LinesResult, LogParser
 from mailtls.logs.detect import detect_format, parser_for
-from mailtls.logs.inputs import LineBatch, LineReader, Source, expand_sources
+from mailtls.logs.inputs import InputProblem, LineBatch, LineReader, Source, expand_sources
+from mailtls.logs.parts import MIN_PART_BYTES, byte_ranges, map_parts, part_count
+from mailtls.logs.postfix import PostfixParser
 from mailtls.logs.report import BELOW_TLS12, LogsReport, SessionKind, SourceSummary
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import LOGS_SCHEMA_VERSION, LogFormat, SessionObservation
@@ -43,7 +47,7 @@ class _SourceTally:
     sessions: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    examples: list[str] = field(default_factory=list)
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (line number, line)
 
     def count(self, lines: Sequence[str], first_number: int, result: LinesResult) -> None:
         """Count a run of lines by what the parser made of them."""
@@ -65,14 +69,42 @@ class _SourceTally:
 
     def example(self, line: str, number: int) -> None:
         if len(self.examples) < UNPARSED_EXAMPLES:
-            self.examples.append(f"{self.name}:{number}: {line[:200]}")
+            self.examples.append((number, line[:200]))
+
+    def count_held(self, number: int | None, line: str, kind: LineKind | None) -> None:
+        """A line a part held back (see PostfixParser.hold), now read; None: counted already."""
+        if kind is LineKind.USED:
+            self.used += 1
+        elif kind is LineKind.IGNORED:
+            self.ignored += 1
+        elif kind is LineKind.UNPARSED:
+            self.unparsed += 1
+            if number is not None:
+                self.examples = sorted([*self.examples, (number, line[:200])])[:UNPARSED_EXAMPLES]
+
+    def merge(self, part: _SourceTally, line_offset: int) -> None:
+        """Add the counts of a part of this source whose lines start ``line_offset`` lines in."""
+        self.lines += part.lines
+        self.used += part.used
+        self.ignored += part.ignored
+        self.unparsed += part.unparsed
+        self.too_long += part.too_long
+        self.sessions += part.sessions
+        for moment in (part.first_seen, part.last_seen):
+            if moment is not None:
+                self.widen(moment)
+        shifted = [(number + line_offset, line) for number, line in part.examples]
+        self.examples = sorted(self.examples + shifted)[:UNPARSED_EXAMPLES]
 
     def saw(self, observation: SessionObservation) -> None:
         self.sessions += 1
         moment = observation.timestamp
         if moment is not None:
-            self.first_seen = moment if self.first_seen is None else min(self.first_seen, moment)
-            self.last_seen = moment if self.last_seen is None else max(self.last_seen, moment)
+            self.widen(moment)
+
+    def widen(self, moment: datetime) -> None:
+        self.first_seen = moment if self.first_seen is None else min(self.first_seen, moment)
+        self.last_seen = moment if self.last_seen is None else max(self.last_seen, moment)
 
     def summary(self, problems: tuple[str, ...]) -> SourceSummary:
         return SourceSummary(
@@ -87,14 +119,23 @@ class _SourceTally:
             first_seen=self.first_seen,
             last_seen=self.last_seen,
             problems=problems,
-            unparsed_examples=tuple(self.examples),
+            unparsed_examples=tuple(f"{self.name}:{n}: {line}" for n, line in self.examples),
         )
 
 
 class _Run:
-    def __init__(self, log_format: LogFormat | None, year: int | None) -> None:
+    def __init__(
+        self,
+        log_format: LogFormat | None,
+        year: int | None,
+        *,
+        jobs: int = 1,
+        min_part_bytes: int = MIN_PART_BYTES,
+    ) -> None:
         self.forced_format = log_format
         self.years = YearGuesser(year)
+        self.jobs = jobs
+        self.min_part_bytes = min_part_bytes
         self.parsers: dict[LogFormat, LogParser] = {}
         self.peers = PeerAggregator()
         self.last_tally: dict[LogFormat, _SourceTally] = {}
@@ -118,16 +159,83 @@ class _Run:
         parser = None if tally.format is None else self.parser(tally.format)
         if tally.format is not None:
             self.last_tally[tally.format] = tally
-        for batch in itertools.chain(head, batches):
-            self.feed(parser, batch, tally)
+        ranges = self.parts_of(source, reader, tally.format)
+        read_problems: Sequence[InputProblem] = ()
+        if ranges:
+            batches.close()
+            read_problems = self.read_parts(source, ranges, tally)
+        else:
+            for batch in itertools.chain(head, batches):
+                self.feed(parser, batch, tally)
+            read_problems = reader.problems
         # The summary names the source already: say where in it, and what.
         problems = tuple(
             f"after line {p.line_number}: {p.message}" if p.line_number else p.message
-            for p in reader.problems
+            for p in read_problems
         )
         if tally.format is None and tally.lines:
             problems += ("not a log format mailtls knows (use --format to force one)",)
         return tally.summary(problems)
+
+    def parts_of(
+        self, source: Source, reader: LineReader, log_format: LogFormat | None
+    ) -> list[tuple[int, int]]:
+        """The byte ranges to read a source in, one process each; none: read it in one pass."""
+        if (
+            self.jobs < 2
+            or log_format is not LogFormat.POSTFIX
+            or source.path is None
+            or reader.compression is not None
+            or reader.encoding != "utf-8"
+            or reader.byte_order_mark
+        ):
+            return []
+        try:
+            size = os.stat(source.path).st_size
+        except OSError:
+            return []  # gone since: the one-pass reader says so
+        parts = part_count(size, self.jobs, self.min_part_bytes)
+        ranges = byte_ranges(str(source.path), size, parts) if parts > 1 else []
+        return ranges if len(ranges) > 1 else []
+
+    def read_parts(
+        self, source: Source, ranges: list[tuple[int, int]], tally: _SourceTally
+    ) -> list[InputProblem]:
+        """Read a Postfix log's byte ranges in processes of their own, then add them up in
+        order, as if read in one pass (see mailtls.logs.parts)."""
+        parser = self.parser(LogFormat.POSTFIX)
+        assert isinstance(parser, PostfixParser)
+        tasks = [
+            _PartTask(source, part, self.years.year, self.years.last_month if not index else None)
+            for index, part in enumerate(ranges)
+        ]
+        try:
+            outcomes = map_parts(read_part, tasks, self.jobs)
+        except (BrokenProcessPool, OSError):  # a process died, or none could start
+            outcomes = [read_part(task) for task in tasks]  # read here instead
+        problems: list[InputProblem] = []
+        offset = 0
+        for task, first_reading in zip(tasks, outcomes, strict=True):
+            outcome = first_reading
+            if task.last_month is None and not outcome.parser.years.carries_on_from(
+                self.years, task.year
+            ):
+                # A new year began before this part: read it again knowing so.
+                again = _PartTask(source, task.byte_range, self.years.year, self.years.last_month)
+                outcome = read_part(again)
+            emitted, held = parser.absorb(outcome.parser, offset)
+            self.peers.merge(outcome.peers)
+            for observation in emitted:
+                self.record(observation, tally)
+            tally.merge(outcome.tally, offset)
+            for number, line, kind in held:
+                tally.count_held(number, line, kind)
+            problems += [
+                replace(p, line_number=p.line_number + offset) if p.line_number else p
+                for p in outcome.problems
+            ]
+            offset += outcome.tally.lines
+        return problems
 
     def feed(self, parser: LogParser | None, batch: LineBatch, tally: _SourceTally) -> None:
         """One batch of lines to the parser, in runs between the lines that were cut (most
@@ -180,6 +288,59 @@ class _Run:
         return tuple(warnings)
 
 
+@dataclass(frozen=True)
+class _PartTask:
+    """A byte range of a Postfix log, and the year state to read its stamps with (no month:
+    not known yet, see YearGuesser.carries_on_from)."""
+
+    source: Source
+    byte_range: tuple[int, int]
+    year: int
+    last_month: int | None
+
+
+@dataclass(frozen=True)
+class _PartOutcome:
+    parser: PostfixParser  # in hold() mode: what it held, its state at the end, its counts
+    peers: PeerAggregator
+    tally: _SourceTally  # lines numbered from the part's first, held lines not counted
+    problems: tuple[InputProblem, ...]
+
+
+class _PartRun(_Run):
+    """A run over one part of a Postfix log (in a process of its own)."""
+
+    def __init__(self, parser: PostfixParser) -> None:
+        super().__init__(LogFormat.POSTFIX, None)
+        self.postfix = parser
+
+    def feed_run(
+        self,
+        parser: LogParser | None,
+        lines: Sequence[str],
+        first_number: int,
+        tally: _SourceTally,
+        *,
+        cut: bool = False,
+    ) -> None:
+        held = self.postfix.held_lines
+        super().feed_run(parser, lines, first_number, tally, cut=cut)
+        if cut:  # counted as unparsed already: not again when the held line is read
+            self.postfix.count_held_from(held)
+
+
+def read_part(task: _PartTask) -> _PartOutcome:
+    """Read one byte range of a Postfix log (what a process of map_parts does)."""
+    parser = PostfixParser(YearGuesser(task.year, last_month=task.last_month))
+    parser.hold()
+    run = _PartRun(parser)
+    tally = _SourceTally(task.source.name, LogFormat.POSTFIX)
+    reader = LineReader(task.source, byte_range=task.byte_range)
+    for batch in reader.batches():
+        run.feed(parser, batch, tally)
+    return _PartOutcome(parser, run.peers, tally, reader.problems)
+
+
 def exit_code_for(totals: dict[SessionKind, int]) -> int:
     if not any(totals.values()):
         return EXIT_NOTHING_FOUND
@@ -193,10 +354,16 @@ def analyse_logs(
     log_format: LogFormat | None = None,
     year: int | None = None,
     impact: bool = False,
+    jobs: int = 1,
+    min_part_bytes: int = MIN_PART_BYTES,
 ) -> LogsReport:
-    """Parse every named input; failures of inputs are in the report, never raised."""
+    """Parse every named input; failures of inputs are in the report, never raised.
+
+    ``jobs`` > 1 reads large Postfix logs in parts, that many processes at a time (see
+    mailtls.logs.parts); the report is the same.
+    """
     sources, problems = expand_sources(names)
-    run = _Run(log_format, year)
+    run = _Run(log_format, year, jobs=jobs, min_part_bytes=min_part_bytes)
     summaries = [run.read(source) for source in sources]
     # Sessions closed by finish() belong to the last input of their format; recount them there.
     warnings = run.finish()

@@ -36,7 +36,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -460,10 +460,16 @@ class LineReader:
         stdin: BinaryIO | None = None,
         max_line_chars: int = MAX_LINE_CHARS,
         chunk_bytes: int = CHUNK_BYTES,
+        byte_range: tuple[int, int] | None = None,
     ) -> None:
         if chunk_bytes < 1:
             raise ValueError("chunk_bytes must be at least 1")
+        if byte_range is not None and (source.path is None or byte_range[0] < 0):
+            raise ValueError("a byte range is read from a file, from a position in it")
         self.source = source
+        # Only these bytes of an uncompressed UTF-8 file, from the start of a line (the caller
+        # knows the file is such): for reading one file in parts, see mailtls.logs.parts.
+        self._byte_range = byte_range
         self._stdin = stdin
         self._splitter = LineSplitter(max_line_chars)
         self._chunk_bytes = chunk_bytes
@@ -473,6 +479,7 @@ class LineReader:
         self.too_long_lines = 0
         self.compression: str | None = None  # known once reading has started
         self.encoding: str | None = None
+        self.byte_order_mark = 0  # its length in bytes, known once reading has started
 
     @property
     def problems(self) -> tuple[InputProblem, ...]:
@@ -490,7 +497,7 @@ class LineReader:
                 yield make(Line, (text, number, f"{name}:{number}", number in cut))
                 number += 1
 
-    def batches(self) -> Iterator[LineBatch]:
+    def batches(self) -> Generator[LineBatch, None, None]:
         """The lines, one batch per chunk of input that completed any."""
         if self._started:
             raise RuntimeError(f"{self.source.name} is being read or has been read already")
@@ -507,7 +514,10 @@ class LineReader:
             self._problems.append(_problem(self.source.name, kind, message))
             return
         with opened, contextlib.suppress(_Stop):
-            yield from self._read(opened)
+            if self._byte_range is None:
+                yield from self._read(opened)
+            else:
+                yield from self._read_range(opened, *self._byte_range)
 
     def _fail(self, kind: InputProblemKind, message: str) -> _Stop:
         self._problems.append(_problem(self.source.name, kind, message, self.lines_read))
@@ -532,9 +542,32 @@ class LineReader:
         # Enough decoded bytes to see a byte order mark (or UTF-16 without one).
         while len(head) < 4 and (piece := self._guarded(lambda: read(size))):
             head += piece
-        self.encoding, mark = encoding_of(head)
+        self.encoding, self.byte_order_mark = encoding_of(head)
+        yield from self._decoded(head[self.byte_order_mark :], read)
+
+    def _read_range(self, raw: io.FileIO, start: int, end: int) -> Iterator[LineBatch]:
+        self.encoding = "utf-8"
+
+        def seek() -> bytes:
+            raw.seek(start)
+            return b""
+
+        self._guarded(seek)
+        left = end - start
+
+        def read(size: int) -> bytes:
+            nonlocal left
+            piece = raw.read(min(size, left)) if left > 0 else b""
+            left -= len(piece or b"")
+            return piece or b""
+
+        yield from self._decoded(self._guarded(lambda: read(self._chunk_bytes)), read)
+
+    def _decoded(self, chunk: bytes, read: Callable[[int], bytes]) -> Iterator[LineBatch]:
+        """The lines of ``chunk`` and of what ``read`` gives after it, in batches."""
+        assert self.encoding is not None
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
-        chunk = head[mark:]
+        size = self._chunk_bytes
         while chunk:
             batch = self._batch(*self._splitter.feed(decoder.decode(chunk)))
             if batch is not None:

@@ -74,6 +74,7 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from ipaddress import ip_address
+from typing import NamedTuple
 
 from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
 from mailtls.logs.postfix_scan import SESSION_LINE, joined, unframed_lines
@@ -92,6 +93,9 @@ LOGLEVEL_WARNING = (
 )
 
 _TLS_VERSIONS = {version.value: version for version in TlsVersion}
+
+# Protocol names no TlsVersion has that a warning names: enough to say what the log holds.
+MAX_PROTOCOL_NAMES = 8
 
 # "name[addr]" with an optional ":port" (the smtp client always, smtpd with
 # smtpd_client_port_logging). The address may be IPv6 ("unknown[2001:db8::1]").
@@ -207,6 +211,41 @@ USED, IGNORED, UNPARSED = LineKind.USED, LineKind.IGNORED, LineKind.UNPARSED
 _NO_TIME = datetime.min  # never used: every line's stamp is parsed before its first use
 
 
+def _shifted(where: _Where, offset: int) -> _Where:
+    source, number = where
+    return where if number is None or not offset else (source, number + offset)
+
+
+class _HeldLine(NamedTuple):
+    """A line of a part, held back until the state before the part is known."""
+
+    source: str
+    number: int | None
+    line: str
+    moment: datetime
+    key: _Key
+    groups: tuple[str | None, ...]
+    counted: bool = False  # as unparsed, by a reader that cut it for its length
+
+
+def _starts_afresh(groups: tuple[str | None, ...]) -> bool:
+    """Whether a SESSION_LINE line makes its process's state independent of the lines before
+    (but for ending what was open): smtpd's ``connect from``; a new connection of smtp/lmtp."""
+    program, message = groups[2] or "", groups[4] or ""
+    daemon = _daemon(program)
+    if daemon is None:
+        return False
+    if daemon is not _Daemon.CLIENT:
+        return groups[5] is not None  # "connect from", taken apart
+    if ": to=<" in message:
+        return False  # read as a delivery line, whatever else it holds
+    if groups[8] is not None:
+        return groups[9] == "to"
+    if message.startswith("SSL_connect error"):
+        return _SSL_CONNECT_ERROR.match(message) is not None
+    return message.startswith("connect to ") and _CONNECT_TO.match(message) is not None
+
+
 def _origin(where: _Where) -> str:
     source, number = where
     return source if number is None else f"{source}:{number}"
@@ -308,7 +347,13 @@ class PostfixParser(LogParser):
         self._inbound: dict[_Key, _Inbound] = {}
         self._clients: dict[_Key, _Client] = {}
         self._tally: Counter[str] = Counter()  # PostfixCounts' fields, while reading
-        self._unknown_protocols: dict[str, None] = {}  # names, in order of appearance
+        # The names, a few: the first in alphabetical order (not in order of appearance, which
+        # a log read in parts would change).
+        self._unknown_protocols: set[str] = set()
+        # Reading a part of a log (see hold()): the lines held back, and for every process met
+        # the line from which on its lines were read here.
+        self._held: list[_HeldLine] | None = None
+        self._settled: dict[_Key, _Where] = {}
 
     # --- the interface ----------------------------------------------------------------------
 
@@ -330,10 +375,9 @@ class PostfixParser(LogParser):
         if broken:
             unparsed = sorted(set(unparsed).union(broken))
         unframed = len(unparsed)
-        used = 0
-        years, inbound = self._years, self._inbound
-        client_line, server_line = self._client_line, self._server_line
-        close_inbound, open_inbound = self._close_inbound, self._open_inbound
+        used = held = 0
+        years, dispatch = self._years, self._dispatch
+        holding, settled = self._held, self._settled
         count = text.count
         # Busy logs repeat a time stamp on many lines: parse each once.
         last_stamp, moment = "", _NO_TIME
@@ -342,12 +386,8 @@ class PostfixParser(LogParser):
             start = match.start()
             index += count("\n", at, start)
             at = start
-            (
-                stamp, host, program, pid, message,
-                connect_name, connect_address,
-                counts,
-                usage, direction, tls_name, tls_address, tls_port, protocol, cipher,
-            ) = match.groups()  # fmt: skip
+            groups = match.groups()
+            stamp, host, program, pid = groups[:4]
             if stamp != last_stamp:
                 stamped = stamp_time(stamp, years)
                 if stamped is None:  # the shape of a stamp, but no time ("Feb 30")
@@ -355,61 +395,146 @@ class PostfixParser(LogParser):
                     continue
                 last_stamp, moment = stamp, stamped
             key = (host, program, pid)
-            where = (source, None if first_number is None else first_number + index)
-            daemon = _daemon(program)
-            if daemon is _Daemon.CLIENT:
-                # Delivery lines first, as _client_line reads them: "to=<" may follow anything.
-                if usage is None or ": to=<" in message:
-                    kind = client_line(message, key, moment, where, emitted)
-                elif direction == "to":
-                    relay = f"{tls_name}[{tls_address}]"
-                    connection = _Connection(
-                        relay if tls_port is None else f"{relay}:{tls_port}",
-                        _peer_of(tls_name, tls_address),
-                        moment,
-                        where,
-                        _tls_of(protocol, cipher),
-                    )
-                    connection.counted = usage == "reused"
-                    self._client_tls(key, connection, emitted)
-                    kind = USED
-                else:
-                    kind = IGNORED
-            elif connect_name is not None:
-                previous = inbound.pop(key, None)
-                if previous is not None:  # its disconnect line is missing (a crash, lost lines)
-                    emitted.append(close_inbound(previous, where))
-                peer = _peer_of(connect_name, connect_address)
-                open_inbound(key, _Inbound(moment, peer, daemon is _Daemon.WRAPPED_SERVER, where))
-                kind = USED
-            elif counts is not None:
-                session = inbound.pop(key, None)
-                if session is None:
-                    self._count("cut_sessions")
-                else:
-                    emitted.append(close_inbound(session, where, counts))
-                kind = USED
-            elif usage is not None:
-                if direction == "from":
-                    self._count("inbound_tls_lines")
-                    peer = _peer_of(tls_name, tls_address)
-                    wrapped = daemon is _Daemon.WRAPPED_SERVER
-                    session = self._session(key, moment, where, peer, wrapped)
-                    session.tls = self._checked_tls(_tls_of(protocol, cipher))
-                    kind = USED
-                else:
-                    kind = IGNORED
-            else:
-                wrapped = daemon is _Daemon.WRAPPED_SERVER
-                kind = server_line(message, key, moment, where, emitted, wrapped=wrapped)
+            number = None if first_number is None else first_number + index
+            if holding is not None and key not in settled:
+                # Reading a part of a log: what came before is not known here (see hold()).
+                if not _starts_afresh(groups):
+                    holding.append(_HeldLine(source, number, lines[index], moment, key, groups))
+                    held += 1
+                    continue
+                settled[key] = (source, number)
+            kind = dispatch(key, moment, (source, number), groups, emitted)
             if kind is USED:
                 used += 1
             elif kind is UNPARSED:
                 unparsed.append(index)
         if len(unparsed) > unframed:  # both parts are in order; merge them
             unparsed.sort()
-        ignored = len(lines) - used - len(unparsed)
+        ignored = len(lines) - used - len(unparsed) - held
         return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
+
+    def _dispatch(
+        self,
+        key: _Key,
+        moment: datetime,
+        where: _Where,
+        groups: tuple[str | None, ...],
+        emitted: list[SessionObservation],
+    ) -> LineKind:
+        """One session daemon's line, as SESSION_LINE took it apart."""
+        (
+            _, _, program, _, message,
+            connect_name, connect_address,
+            counts,
+            usage, direction, tls_name, tls_address, tls_port, protocol, cipher,
+        ) = groups  # fmt: skip
+        message = message or ""  # program and message are in every match: None only for mypy
+        daemon = _daemon(program or "")
+        if daemon is _Daemon.CLIENT:
+            # Delivery lines first, as _client_line reads them: "to=<" may follow anything.
+            if usage is None or ": to=<" in message:
+                return self._client_line(message, key, moment, where, emitted)
+            if direction != "to":
+                return IGNORED
+            relay = f"{tls_name}[{tls_address}]"
+            connection = _Connection(
+                relay if tls_port is None else f"{relay}:{tls_port}",
+                _peer_of(tls_name or "", tls_address or ""),
+                moment,
+                where,
+                _tls_of(protocol or "", cipher or ""),
+            )
+            connection.counted = usage == "reused"
+            self._client_tls(key, connection, emitted)
+            return USED
+        wrapped = daemon is _Daemon.WRAPPED_SERVER
+        inbound = self._inbound
+        if connect_name is not None:
+            previous = inbound.pop(key, None)
+            if previous is not None:  # its disconnect line is missing (a crash, lost lines)
+                emitted.append(self._close_inbound(previous, where))
+            peer = _peer_of(connect_name, connect_address or "")
+            self._open_inbound(key, _Inbound(moment, peer, wrapped, where))
+            return USED
+        if counts is not None:
+            session = inbound.pop(key, None)
+            if session is None:
+                self._count("cut_sessions")
+            else:
+                emitted.append(self._close_inbound(session, where, counts))
+            return USED
+        if usage is not None:
+            if direction != "from":
+                return IGNORED
+            self._count("inbound_tls_lines")
+            peer = _peer_of(tls_name or "", tls_address or "")
+            session = self._session(key, moment, where, peer, wrapped)
+            session.tls = self._checked_tls(_tls_of(protocol or "", cipher or ""))
+            return USED
+        return self._server_line(message, key, moment, where, emitted, wrapped=wrapped)
+
+    # --- reading a log in parts (mailtls.logs.parts) -----------------------------------------
+
+    def hold(self) -> None:
+        """Read from here on as a part of a log whose earlier lines another parser reads.
+
+        The state of a process at the start of the part is unknown here, so a process's lines
+        are held back, unread, until one that starts afresh: ``connect from`` for smtpd, a
+        new connection (TLS line, ``SSL_connect error``, ``connect to``) for smtp/lmtp. From that
+        line on its lines are read as usual. :meth:`absorb` later reads the held lines on the
+        state the earlier lines left, ends there what that line ended, and takes over the rest.
+        """
+        self._held = []
+
+    @property
+    def held_lines(self) -> int:
+        return len(self._held or ())
+
+    def count_held_from(self, index: int) -> None:
+        """The held lines from ``index`` on were counted already (lines cut for length)."""
+        held = self._held or []
+        held[index:] = [line._replace(counted=True) for line in held[index:]]
+
+    @property
+    def years(self) -> YearGuesser:
+        return self._years
+
+    def absorb(
+        self, part: PostfixParser, line_offset: int
+    ) -> tuple[list[SessionObservation], list[tuple[int | None, str, LineKind | None]]]:
+        """Carry on with a part read by ``part`` (in :meth:`hold` mode) after this parser's
+        lines; the part's line numbers start ``line_offset`` lines into its source.
+
+        Returns the sessions this completes, and each held line's number, text and kind (the
+        part counted none of them; None for those counted already)."""
+        emitted: list[SessionObservation] = []
+        kinds: list[tuple[int | None, str, LineKind | None]] = []
+        for held in part._held or ():
+            where = _shifted((held.source, held.number), line_offset)
+            kind = self._dispatch(held.key, held.moment, where, held.groups, emitted)
+            kinds.append((where[1], held.line, None if held.counted else kind))
+        for key, settled_at in part._settled.items():
+            where = _shifted(settled_at, line_offset)
+            if _daemon(key[1]) is _Daemon.CLIENT:
+                client = self._clients.pop(key, None)
+                if client is not None and client.connection is not None:
+                    self._unreported(client.connection, emitted)
+            else:
+                previous = self._inbound.pop(key, None)
+                if previous is not None:  # no disconnect line before the part's connect
+                    emitted.append(self._close_inbound(previous, where))
+        for key, session in part._inbound.items():
+            session.last_line = _shifted(session.last_line, line_offset)
+            self._open_inbound(key, session)
+        for key, client in part._clients.items():
+            if client.connection is not None:
+                client.connection.line = _shifted(client.connection.line, line_offset)
+            self._clients[key] = client
+        self._tally.update(part._tally)
+        for name in part._unknown_protocols:
+            self._name_unknown_protocol(name)
+        self._years.carry_on_from(part._years)
+        return emitted, kinds
 
     def finish(self) -> tuple[SessionObservation, ...]:
         observations = [self._close_inbound(session, None) for session in self._inbound.values()]
@@ -442,7 +567,7 @@ class PostfixParser(LogParser):
                 "set smtp_tls_loglevel = 1 to see TLS versions"
             )
         if self._unknown_protocols:
-            names = ", ".join(self._unknown_protocols)
+            names = ", ".join(sorted(self._unknown_protocols))
             found.append(
                 f"{counts.unknown_protocols} TLS line(s) name a protocol that is no TLS version "
                 f"mailtls knows ({names}): those sessions count as TLS of unknown version"
@@ -609,7 +734,7 @@ class PostfixParser(LogParser):
             if match is None:
                 return UNPARSED
             client = self._client(key)
-            self._end_connection(client, emitted)
+            self._new_connection(client, emitted)
             failed = _Connection(
                 relay=_relay_text(match),
                 peer=_peer(match),
@@ -624,7 +749,7 @@ class PostfixParser(LogParser):
         if text.startswith("connect to "):
             if _CONNECT_TO.match(text) is None:
                 return IGNORED  # no "host[addr]": not the connection failure we know
-            self._end_connection(self._client(key), emitted)
+            self._new_connection(self._client(key), emitted)
             return USED
         cannot = _CANNOT_START_TLS.match(text)
         if cannot is not None:
@@ -646,7 +771,7 @@ class PostfixParser(LogParser):
         if connection.tls is not None:
             self._checked_tls(connection.tls)
         client = self._client(key)
-        self._end_connection(client, emitted)
+        self._new_connection(client, emitted)
         client.connection = connection
 
     def _delivery(
@@ -713,6 +838,13 @@ class PostfixParser(LogParser):
         self._clients[key] = client  # most recently used last: the oldest goes first
         return client
 
+    def _new_connection(self, client: _Client, emitted: list[SessionObservation]) -> None:
+        """The process connects anew (or tries to): what it did before is over, a tlsproxy
+        failure whose retry was never logged included. Nothing of the process's past counts
+        from here on, which lets a log be read in parts (see hold())."""
+        self._end_connection(client, emitted)
+        client.failed_queue_id = None
+
     def _end_connection(self, client: _Client, emitted: list[SessionObservation]) -> None:
         """The process moved on: its last connection is over, reported if it never was."""
         connection, client.connection = client.connection, None
@@ -753,9 +885,16 @@ class PostfixParser(LogParser):
         """Note protocols no TlsVersion names ("SSLv3"); a few names are enough to warn."""
         if tls.version is None:
             self._count("unknown_protocols")
-            if len(self._unknown_protocols) < 8:
-                self._unknown_protocols[tls.protocol] = None
+            self._name_unknown_protocol(tls.protocol)
         return tls
+
+    def _name_unknown_protocol(self, name: str) -> None:
+        names = self._unknown_protocols
+        if len(names) < MAX_PROTOCOL_NAMES:
+            names.add(name)
+        elif name not in names and name < max(names):
+            names.remove(max(names))
+            names.add(name)
 
     def _count(self, name: str) -> None:
         self._tally[name] += 1

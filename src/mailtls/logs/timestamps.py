@@ -53,19 +53,47 @@ class Stamped:
 class YearGuesser:
     """Years for RFC 3164 stamps, stepping forward when the month goes backwards."""
 
-    def __init__(self, year: int | None = None) -> None:
+    def __init__(self, year: int | None = None, *, last_month: int | None = None) -> None:
         self._year = year if year is not None else datetime.now(UTC).year
-        self._last_month: int | None = None
+        self._last_month = last_month
+        self.first_month: int | None = None  # of the first stamp read: see carries_on_from()
         # Busy logs repeat the same second on many lines: remember the last stamp parsed.
         self.last_stamp: tuple[str, datetime] | None = None
         # ... and the same minute on many seconds: its text ("Nov  3 07:43:") and its time.
         self.last_minute: tuple[str, datetime] | None = None
 
+    @property
+    def year(self) -> int:
+        return self._year
+
+    @property
+    def last_month(self) -> int | None:
+        return self._last_month
+
     def year_for(self, month: int) -> int:
         if self._last_month is not None and month < self._last_month - 6:
             self._year += 1  # December -> January: a new year, not a clock going back
+        if self.first_month is None:
+            self.first_month = month
         self._last_month = month
         return self._year
+
+    def carries_on_from(self, before: YearGuesser, started_with: int) -> bool:
+        """Whether this guesser, started with the year ``started_with`` and no month (to read a
+        later part of a log), gave the years ``before`` would have given had it read on."""
+        if self.first_month is None:
+            return True  # it read no stamp
+        expected = before.year
+        if before.last_month is not None and self.first_month < before.last_month - 6:
+            expected += 1
+        return expected == started_with
+
+    def carry_on_from(self, after: YearGuesser) -> None:
+        """Take the state of a guesser that read on from where this one stopped."""
+        if after.first_month is None:
+            return
+        self._year, self._last_month = after.year, after.last_month
+        self.last_stamp, self.last_minute = after.last_stamp, after.last_minute
 
 
 def parse_iso(text: str) -> datetime | None:

@@ -1,0 +1,88 @@
+"""One large log file read in parts, a process each, to the result one pass would give.
+
+Reading a Postfix log is Python work per session line, so one process reads a few hundred
+thousand lines a second whatever the disk does. A large uncompressed file is therefore cut into
+byte ranges at line ends (:func:`byte_ranges`) and each range read by a process of its own
+(:func:`map_parts`); the caller (:mod:`mailtls.logs.analyse`) then adds the parts up in file
+order. What makes the sum exact:
+
+- A Postfix process's lines depend on its lines before, which a part does not see. A part's
+  parser therefore holds back each process's lines until one that starts afresh
+  (``PostfixParser.hold``); merging reads the held lines on the state the earlier parts left and
+  takes over the part's state (``PostfixParser.absorb``).
+- Syslog stamps carry no year. Every part but the first starts with the year the first started
+  with; a part whose stamps show that a new year began before it (December, then January) is
+  read again with the right year (``YearGuesser.carries_on_from``).
+- Line numbers count from each part's start; merging adds the lines of the parts before.
+- The peer table keeps nothing that depends on reading order (``PeerAggregator.merge``).
+
+Left as one pass: compressed files, standard input, UTF-16 and files with a byte order mark, other
+formats, and files smaller than :data:`MIN_PART_BYTES` (starting processes would cost more than
+they save).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+# Below this a part is not worth a process: about 250 000 lines of a typical Postfix log.
+MIN_PART_BYTES = 32 * 1024 * 1024
+
+# How far past a cut point a line end is looked for; a longer line ends the search there (the
+# part boundary then falls at the line end found further on by the reader of the part before).
+_LOOK_FOR_LINE_END = 1024 * 1024
+
+_Task = TypeVar("_Task")
+_Outcome = TypeVar("_Outcome")
+
+
+def usable_cores() -> int:
+    """The processors this process may run on (its affinity mask), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def part_count(size: int, jobs: int, min_part_bytes: int = MIN_PART_BYTES) -> int:
+    """How many parts to read a file of ``size`` bytes in, with ``jobs`` processes."""
+    return max(1, min(jobs, size // max(1, min_part_bytes)))
+
+
+def byte_ranges(path: str, size: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` ranges of about equal size that cover the file's first ``size`` bytes, each
+    starting at the start of a line (fewer when lines are longer than a part)."""
+    starts = [0]
+    with open(path, "rb") as file:
+        for index in range(1, parts):
+            at = max(size * index // parts, starts[-1])
+            file.seek(at)
+            piece = file.read(_LOOK_FOR_LINE_END)
+            end = piece.find(b"\n")
+            if end < 0:
+                continue  # no line end near: this cut point is left out
+            start = at + end + 1
+            if starts[-1] < start < size:
+                starts.append(start)
+    ends = [*starts[1:], size]
+    return list(zip(starts, ends, strict=True))
+
+
+def map_parts(
+    read_part: Callable[[_Task], _Outcome], tasks: Sequence[_Task], jobs: int
+) -> list[_Outcome]:
+    """``read_part`` of every task, in processes of their own, in the tasks' order.
+
+    Raises what a process raised (or ``BrokenProcessPool`` when one died): the caller then reads
+    the file in one pass.
+    """
+    # fork: the processes start in milliseconds with everything already imported; elsewhere
+    # spawn, which imports mailtls again in each.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        return list(pool.map(read_part, tasks))
