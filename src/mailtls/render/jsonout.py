@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from mailtls.models import (
     ALL_TLS_VERSIONS,
@@ -79,10 +80,44 @@ def render_json(report: CheckReport, *, indent: int | None = 2) -> str:
 
 def dump_json(value: object, *, indent: int | None = 2) -> str:
     """Any model value as JSON text, with the same safety rules as ``render_json``."""
+    return dump_jsonable(to_jsonable(value), indent=indent)
+
+
+def dump_jsonable(data: JsonValue, *, indent: int | None = 2) -> str:
+    """JSON data (from :func:`to_jsonable`) as text, with the safety rules of ``render_json``."""
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(
-        to_jsonable(value), indent=indent, separators=separators, ensure_ascii=True, allow_nan=False
+        data, indent=indent, separators=separators, ensure_ascii=True, allow_nan=False
     )
+
+
+def dump_jsonable_rows(data: JsonValue, *, indent: int = 2) -> str:
+    """JSON data as text laid out like ``dump_jsonable``, but for arrays of objects: each object
+    on one line of its own, a row. For tables of tens of thousands of rows (a large log's
+    peers): Python's JSON encoder indents in Python but writes one line in C, five times
+    faster, and a row per line reads and greps well."""
+    return _laid_out(data, indent, 0)
+
+
+def _laid_out(value: JsonValue, indent: int, level: int) -> str:
+    inner, outer = " " * (indent * (level + 1)), " " * (indent * level)
+    if isinstance(value, dict) and value:
+        members = (
+            f"{inner}{_one_line(key)}: {_laid_out(item, indent, level + 1)}"
+            for key, item in value.items()
+        )
+        return "{\n" + ",\n".join(members) + f"\n{outer}}}"
+    if isinstance(value, list) and value:
+        if all(isinstance(item, dict) for item in value):
+            rows = (inner + _one_line(item) for item in value)
+        else:
+            rows = (inner + _laid_out(item, indent, level + 1) for item in value)
+        return "[\n" + ",\n".join(rows) + f"\n{outer}]"
+    return _one_line(value)
+
+
+def _one_line(value: JsonValue) -> str:
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=True, allow_nan=False)
 
 
 def utc_timestamp(moment: datetime) -> str:
@@ -103,13 +138,22 @@ def _enum_value(member: Enum) -> str:
     return member.value
 
 
+@functools.cache  # one per enum type: a large report has thousands of mappings keyed by one
+def _declaration_order(enum_type: type[Enum]) -> dict[object, int]:
+    return {member: index for index, member in enumerate(enum_type)}
+
+
+@functools.cache
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(model_field.name for model_field in dataclasses.fields(cls))
+
+
 def _mapping_to_jsonable(mapping: Mapping[object, object]) -> dict[str, JsonValue]:
     keys = list(mapping)
     key_types = {type(key) for key in keys}
     if len(key_types) == 1 and issubclass(enum_type := key_types.pop(), Enum):
         # Declaration order, not insertion order: equal reports give equal documents.
-        order: dict[object, int] = {member: index for index, member in enumerate(enum_type)}
-        keys.sort(key=order.__getitem__)
+        keys.sort(key=_declaration_order(enum_type).__getitem__)
     result: dict[str, JsonValue] = {}
     for key in keys:
         if isinstance(key, Enum):
@@ -123,15 +167,16 @@ def _mapping_to_jsonable(mapping: Mapping[object, object]) -> dict[str, JsonValu
 
 
 def _dataclass_to_jsonable(instance: object) -> dict[str, JsonValue]:
-    flatten = flattened_fields(type(instance))
+    owner: type[Any] = type(instance)
+    flatten = flattened_fields(owner)
     result: dict[str, JsonValue] = {}
-    for model_field in dataclasses.fields(instance):  # type: ignore[arg-type]
-        converted = to_jsonable(getattr(instance, model_field.name))
-        if model_field.name not in flatten:
-            _put(result, model_field.name, converted, type(instance))
+    for field_name in _field_names(owner):
+        converted = to_jsonable(getattr(instance, field_name))
+        if field_name not in flatten:
+            _put(result, field_name, converted, type(instance))
             continue
         if not isinstance(converted, dict):
-            raise TypeError(f"{type(instance).__name__}.{model_field.name} is not an object")
+            raise TypeError(f"{type(instance).__name__}.{field_name} is not an object")
         for name, inner in converted.items():
             _put(result, name, inner, type(instance))
     return result

@@ -7,6 +7,7 @@ read as rich markup.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable
 
@@ -25,7 +26,13 @@ from mailtls.logs.report import (
 )
 from mailtls.models import Direction, PeerRole
 from mailtls.render.console import ReportConsole
-from mailtls.render.jsonout import dump_json, utc_timestamp
+from mailtls.render.jsonout import (
+    JsonValue,
+    dump_jsonable,
+    dump_jsonable_rows,
+    to_jsonable,
+    utc_timestamp,
+)
 from mailtls.render.text import clean
 
 _KIND_STYLES = {
@@ -56,7 +63,60 @@ MAX_PEERS_SHOWN = 200
 
 
 def render_logs_json(report: LogsReport, *, indent: int | None = 2) -> str:
-    return dump_json(report, indent=indent)
+    """The report as ``dump_json`` converts it, but fast for tens of thousands of peers: peers
+    converted by :func:`peer_json` instead of the generic walk, and (with an ``indent``) each
+    peer on a line of its own (see ``dump_jsonable_rows``)."""
+    converted = {id(peer): peer_json(peer) for peer in report.peers}
+    data = to_jsonable(dataclasses.replace(report, peers=(), impact=None))
+    assert isinstance(data, dict)
+    data["peers"] = list(converted.values())
+    if report.impact is not None:
+        data["impact"] = _impact_json(report.impact, converted)
+    if indent is None:
+        return dump_jsonable(data, indent=None)
+    return dump_jsonable_rows(data, indent=indent)
+
+
+_KINDS = tuple(SessionKind)
+
+
+def peer_json(peer: PeerSummary) -> dict[str, JsonValue]:
+    """``to_jsonable(peer)`` spelt out: ten times faster (tests keep the two equal)."""
+    sessions = peer.sessions
+    return {
+        "direction": peer.direction.value,
+        "role": peer.role.value,
+        "peer_ip": peer.peer_ip,
+        "peer_host": peer.peer_host,
+        "sessions": {kind.value: sessions[kind] for kind in _KINDS if kind in sessions},
+        "total": peer.total,
+        "first_seen": None if peer.first_seen is None else utc_timestamp(peer.first_seen),
+        "last_seen": None if peer.last_seen is None else utc_timestamp(peer.last_seen),
+        "example_cipher": peer.example_cipher,
+        "weakest": peer.weakest.value,
+        "domains": list(peer.domains),
+    }
+
+
+def _impact_json(impact: Tls12Impact, converted: dict[int, dict[str, JsonValue]]) -> JsonValue:
+    def entries(found: tuple[ImpactEntry, ...]) -> list[JsonValue]:
+        return [
+            {
+                "peer": converted.get(id(entry.peer)) or peer_json(entry.peer),
+                "affected_sessions": entry.affected_sessions,
+                "share_of_peer": entry.share_of_peer,
+            }
+            for entry in found
+        ]
+
+    return {
+        "inbound_legacy": entries(impact.inbound_legacy),
+        "outbound_legacy": entries(impact.outbound_legacy),
+        "inbound_plaintext": entries(impact.inbound_plaintext),
+        "outbound_plaintext": entries(impact.outbound_plaintext),
+        "legacy_sessions": impact.legacy_sessions,
+        "total_sessions": impact.total_sessions,
+    }
 
 
 def render_logs_csv(report: LogsReport) -> str:

@@ -12,6 +12,7 @@ import pytest
 from mailtls.logs.aggregate import PeerAggregator, tls12_impact
 from mailtls.logs.report import LogsReport, SessionKind, SourceSummary
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
+from mailtls.render.jsonout import dump_json
 from mailtls.render.logs import render_logs_csv, render_logs_json, render_logs_text
 from mailtls.schema import logs_report_schema
 
@@ -90,6 +91,24 @@ def test_json_carries_every_kind_and_the_impact() -> None:
     peer = document["peers"][0]
     assert {"direction", "role", "peer_ip", "sessions", "first_seen", "last_seen"} <= set(peer)
     assert peer["first_seen"].endswith("Z")
+
+
+@pytest.mark.parametrize("impact", [True, False])
+def test_json_is_the_generic_conversion_of_the_report(impact: bool) -> None:
+    """render_logs_json converts peers by hand for speed: it must give what dump_json gives."""
+    sample = report(
+        obs("192.0.2.1", TlsVersion.TLS1_0, peer_host="old.example.net", cipher="X"),
+        obs("192.0.2.9", None, timestamp=None, peer_domain="example.org"),
+        obs("198.51.100.7", TlsVersion.TLS1_1, direction=Direction.OUTBOUND, peer_domain="a.test"),
+        obs("192.0.2.2", None, role=PeerRole.SUBMISSION, version_ambiguous=True),
+        impact=impact,
+    )
+    assert json.loads(render_logs_json(sample)) == json.loads(dump_json(sample))
+    assert render_logs_json(sample, indent=None) == dump_json(sample, indent=None)
+    # One peer per line, the rest indented.
+    lines = render_logs_json(sample).splitlines()
+    assert sum(line.startswith('    {"direction": ') for line in lines) == len(sample.peers)
+    assert '  "schema_version": "1",' in lines
 
 
 @pytest.mark.parametrize("impact", [True, False])
