@@ -143,9 +143,14 @@ def _declaration_order(enum_type: type[Enum]) -> dict[object, int]:
     return {member: index for index, member in enumerate(enum_type)}
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # per dataclass: a few dozen models
+
+
 def _field_names(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(model_field.name for model_field in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _mapping_to_jsonable(mapping: Mapping[object, object]) -> dict[str, JsonValue]:
