@@ -75,14 +75,21 @@ def byte_ranges(path: str, size: int, parts: int) -> list[tuple[int, int]]:
 def map_parts(
     read_part: Callable[[_Task], _Outcome], tasks: Sequence[_Task], jobs: int
 ) -> list[_Outcome]:
-    """``read_part`` of every task, in processes of their own, in the tasks' order.
+    """``read_part`` of every task, in the tasks' order: the first in this process, the others
+    in ``jobs - 1`` processes of their own meanwhile (this process would wait anyway, and its
+    own part's result need not be sent through a pipe).
 
     Raises what a process raised (or ``BrokenProcessPool`` when one died): the caller then reads
     the file in one pass.
     """
+    if len(tasks) < 2 or jobs < 2:
+        return [read_part(task) for task in tasks]
     # fork: the processes start in milliseconds with everything already imported; elsewhere
     # spawn, which imports mailtls again in each.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        return list(pool.map(read_part, tasks))
+    workers = min(jobs - 1, len(tasks) - 1)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(read_part, task) for task in tasks[1:]]
+        first = read_part(tasks[0])
+        return [first, *(future.result() for future in futures)]

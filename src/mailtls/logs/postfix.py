@@ -77,7 +77,7 @@ from ipaddress import ip_address
 from typing import NamedTuple
 
 from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
-from mailtls.logs.postfix_scan import SESSION_LINE, joined, unframed_lines
+from mailtls.logs.postfix_scan import LINE, OTHER_LINE, joined
 from mailtls.logs.syslog import address_domain
 from mailtls.logs.timestamps import YearGuesser, stamp_time
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation, TlsVersion
@@ -229,7 +229,7 @@ class _HeldLine(NamedTuple):
 
 
 def _starts_afresh(groups: tuple[str | None, ...]) -> bool:
-    """Whether a SESSION_LINE line makes its process's state independent of the lines before
+    """Whether a session daemon's line makes its process's state independent of the lines before
     (but for ending what was open): smtpd's ``connect from``; a new connection of smtp/lmtp."""
     program, message = groups[2] or "", groups[4] or ""
     daemon = _daemon(program)
@@ -367,25 +367,27 @@ class PostfixParser(LogParser):
 
     def _read(self, lines: Sequence[str], source: str, first_number: int | None) -> LinesResult:
         """Lines of ``source`` from its line ``first_number`` on (None: ``source`` is the whole
-        origin). Only the lines of session daemons get a Python step (see postfix_scan), and
-        the three messages most of them are come taken apart already."""
+        origin). One match per line (see postfix_scan): only session daemons' lines get more
+        than a comparison, and the three messages most of them are come taken apart."""
         emitted: list[SessionObservation] = []
         text, broken = joined(lines)
-        unparsed = unframed_lines(text, len(lines))
-        if broken:
-            unparsed = sorted(set(unparsed).union(broken))
-        unframed = len(unparsed)
+        unparsed: list[int] = []
         used = held = 0
         years, dispatch = self._years, self._dispatch
         holding, settled = self._held, self._settled
-        count = text.count
+        line_count = len(lines)
         # Busy logs repeat a time stamp on many lines: parse each once.
         last_stamp, moment = "", _NO_TIME
-        index = at = 0
-        for match in SESSION_LINE.finditer(text):
-            start = match.start()
-            index += count("\n", at, start)
-            at = start
+        index = -1
+        for match in LINE.finditer(text):
+            index += 1
+            kind_of_line = match.lastindex
+            if kind_of_line == OTHER_LINE:
+                continue  # framed, another program's or a message nobody reads: ignored
+            if kind_of_line is None:
+                if index < line_count:  # not the "\n" after the last line
+                    unparsed.append(index)  # no frame
+                continue
             groups = match.groups()
             stamp, host, program, pid = groups[:4]
             if stamp != last_stamp:
@@ -408,9 +410,9 @@ class PostfixParser(LogParser):
                 used += 1
             elif kind is UNPARSED:
                 unparsed.append(index)
-        if len(unparsed) > unframed:  # both parts are in order; merge them
-            unparsed.sort()
-        ignored = len(lines) - used - len(unparsed) - held
+        if broken:  # left empty in the text, so unparsed already; no line is counted twice
+            unparsed = sorted(set(unparsed).union(broken))
+        ignored = line_count - used - len(unparsed) - held
         return LinesResult(used, ignored, tuple(unparsed), tuple(emitted))
 
     def _dispatch(
@@ -421,12 +423,13 @@ class PostfixParser(LogParser):
         groups: tuple[str | None, ...],
         emitted: list[SessionObservation],
     ) -> LineKind:
-        """One session daemon's line, as SESSION_LINE took it apart."""
+        """One session daemon's line, as postfix_scan.LINE took it apart."""
         (
             _, _, program, _, message,
             connect_name, connect_address,
             counts,
             usage, direction, tls_name, tls_address, tls_port, protocol, cipher,
+            _,
         ) = groups  # fmt: skip
         message = message or ""  # program and message are in every match: None only for mypy
         daemon = _daemon(program or "")
