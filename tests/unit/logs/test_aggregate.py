@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 
 from mailtls.logs.aggregate import PeerAggregator, tls12_impact
@@ -116,3 +117,49 @@ def test_domains_are_collected_per_peer_and_bounded() -> None:
     (peer,) = peers.peers()
     assert len(peer.domains) == 10
     assert list(peer.domains) == sorted(peer.domains)
+
+
+def mixed_sessions() -> list[SessionObservation]:
+    return [
+        session("192.0.2.1", TlsVersion.TLS1_0, hour=3, host="b.example", cipher="AES256-SHA"),
+        session("192.0.2.1", TlsVersion.TLS1_0, hour=5, host="a.example", cipher="AES128-SHA"),
+        session("192.0.2.1", TlsVersion.TLS1_2, hour=1, host="c.example"),
+        session("192.0.2.1", None, hour=2, role=PeerRole.SUBMISSION),
+        session(None, TlsVersion.TLS1_3, host="only-a-name.example"),
+        *(
+            SessionObservation(
+                LogFormat.POSTFIX, Direction.OUTBOUND, T.replace(minute=n), "192.0.2.8", None,
+                TlsVersion.TLS1_2, "X", peer_domain=f"d{(n * 7) % 13:02}.example",
+            )
+            for n in range(13)
+        ),
+    ]  # fmt: skip
+
+
+def test_the_table_does_not_depend_on_the_order_of_sessions_or_on_merging() -> None:
+    """What a log read in parts relies on: any order, any split, merged, gives one table."""
+    sessions = mixed_sessions()
+    whole = PeerAggregator()
+    for observation in sessions:
+        whole.add(observation)
+    for split in range(len(sessions) + 1):
+        first, second = PeerAggregator(), PeerAggregator()
+        for observation in reversed(sessions[:split]):
+            first.add(observation)
+        for observation in sessions[split:]:
+            second.add(observation)
+        first.merge(second)
+        assert first.peers() == whole.peers()
+        assert first.totals == whole.totals
+    (legacy,) = [p for p in whole.peers() if p.sessions[SessionKind.TLS1_0]]
+    assert legacy.peer_host == "a.example"  # the name of the latest session that named one
+    assert legacy.example_cipher == "AES128-SHA"  # the latest session's of the weakest kind
+
+
+def test_a_pickled_table_is_the_same_table() -> None:
+    peers = PeerAggregator()
+    for observation in mixed_sessions():
+        peers.add(observation)
+    again = pickle.loads(pickle.dumps(peers))
+    assert again.peers() == peers.peers()
+    assert again.totals == peers.totals
