@@ -102,6 +102,14 @@ class _SourceTally:
         if moment is not None:
             self.widen(moment)
 
+    def saw_all(self, observations: Sequence[SessionObservation]) -> None:
+        """``saw`` each one: a run's sessions at once (their times span a few seconds)."""
+        self.sessions += len(observations)
+        moments = [o.timestamp for o in observations if o.timestamp is not None]
+        if moments:
+            self.widen(min(moments))
+            self.widen(max(moments))
+
     def widen(self, moment: datetime) -> None:
         self.first_seen = moment if self.first_seen is None else min(self.first_seen, moment)
         self.last_seen = moment if self.last_seen is None else max(self.last_seen, moment)
@@ -265,10 +273,12 @@ class _Run:
             tally.count_unparsed(lines, first_number, cut=cut)
             return
         result = parser.feed_lines(lines, tally.name, first_number)
-        add_to_peers, add_to_source = self.peers.add, tally.saw
-        for observation in result.observations:
-            add_to_peers(observation)
-            add_to_source(observation)
+        observations = result.observations
+        if observations:
+            add_to_peers = self.peers.add
+            for observation in observations:
+                add_to_peers(observation)
+            tally.saw_all(observations)
         if cut:
             tally.count_unparsed(lines, first_number, cut=cut)
         else:

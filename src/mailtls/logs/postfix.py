@@ -167,12 +167,20 @@ class _Peer:
 _PEER_CACHE_SIZE = 32_768
 
 
+# An IPv4 address in its canonical spelling ("192.0.2.1", no leading zeros): ip_address()
+# would only give it back, at ten times the cost, once for every peer of every part of a log.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # [0-9]: \d takes other digits too
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
 @lru_cache(maxsize=_PEER_CACHE_SIZE)
 def _peer_of(host: str, addr: str) -> _Peer:
-    try:
-        ip: str | None = str(ip_address(addr))
-    except ValueError:
-        ip = None
+    ip: str | None = addr
+    if not _CANONICAL_IPV4.fullmatch(addr):
+        try:
+            ip = str(ip_address(addr))
+        except ValueError:
+            ip = None
     name = None if host in ("unknown", addr, ip) else host
     return _Peer(ip=ip, host=name)
 
@@ -676,9 +684,15 @@ class PostfixParser(LogParser):
         None when no line said how it ended."""
         tally = self._tally
         tally["inbound"] += 1
-        succeeded = None if counts is None else _command_counts(counts)
-        submission = session.authenticated or (succeeded is not None and "auth" in succeeded)
         tls = session.tls
+        # The command counts are read only where they can change the outcome: "auth=" on
+        # every session, "starttls=" and their absence on sessions without a TLS line.
+        succeeded = (
+            None
+            if counts is None or (tls is not None and "auth=" not in counts)
+            else _command_counts(counts)
+        )
+        submission = session.authenticated or (succeeded is not None and "auth" in succeeded)
         tls_version: TlsVersion | None = None
         cipher: str | None = None
         ambiguous = False

@@ -14,6 +14,7 @@ SSLv3, ``orig_to``/``tls=`` fields, LMTP over a UNIX socket, host names.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections import Counter
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailtls.logs.base import LineKind
-from mailtls.logs.postfix import LOGLEVEL_WARNING, PostfixParser
+from mailtls.logs.postfix import LOGLEVEL_WARNING, PostfixParser, _peer_of
 from mailtls.logs.timestamps import YearGuesser
 from mailtls.models import Direction, LogFormat, PeerRole, SessionObservation
 
@@ -986,3 +987,14 @@ def test_feed_lines_reads_mutated_lines_like_feed(rng: random.Random, count: int
     lines = [rng.choice(SAMPLE_LINES) for _ in range(count)]
     lines = [mutate(line, rng) if rng.random() < 0.5 else line for line in lines]
     assert_runs_read_like_lines(lines, rng.randint(1, count))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789.:abcdef١ ", max_size=20))
+def test_addresses_are_spelled_as_ipaddress_spells_them(address: str) -> None:
+    """The shortcut for canonical IPv4 gives what ip_address() gives, or None when it refuses."""
+    try:
+        expected: str | None = str(ipaddress.ip_address(address))
+    except ValueError:
+        expected = None
+    assert _peer_of("unknown", address).ip == expected
