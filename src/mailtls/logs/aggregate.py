@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +77,8 @@ class _Tally:
         cipher = observation.cipher
         if cipher:
             latest = self.cipher_by_kind.get(kind)
-            if latest is None or (when, cipher) > latest:
+            # (when, cipher) > latest, without building the pair for the common later session
+            if latest is None or when > latest[0] or (when == latest[0] and cipher > latest[1]):
                 self.cipher_by_kind[kind] = (when, cipher)
         domain = observation.peer_domain
         if domain:
@@ -84,7 +86,8 @@ class _Tally:
 
     def name(self, host: str, when: datetime) -> None:
         if host == self.host:
-            self.host_seen = max(self.host_seen, when)
+            if when > self.host_seen:  # noqa: PLR1730 - max() costs a call, once per session
+                self.host_seen = when
         elif self.host is None or (when, host) > (self.host_seen, self.host):
             self.host, self.host_seen = host, when
 
@@ -128,15 +131,26 @@ class PeerAggregator:
         self.totals: dict[SessionKind, int] = dict.fromkeys(SessionKind, 0)
 
     def add(self, observation: SessionObservation) -> None:
-        kind = session_kind(observation)
-        self.totals[kind] += 1
-        # A peer is its address; without one (some logs name only a host), its host name.
-        ip, host = observation.peer_ip, observation.peer_host
-        key: PeerKey = (observation.direction, observation.role, ip, None if ip else host)
-        tally = self._tallies.get(key)
-        if tally is None:
-            tally = self._tallies[key] = _Tally(host=None)
-        tally.add(observation, kind)
+        self.add_all((observation,))
+
+    def add_all(self, observations: Iterable[SessionObservation]) -> None:
+        """``add`` each one (one loop for a run of a log's sessions)."""
+        totals, tallies = self.totals, self._tallies
+        for observation in observations:
+            kind = session_kind(observation)
+            totals[kind] += 1
+            # A peer is its address; without one (some logs name only a host), its host name.
+            ip = observation.peer_ip
+            key = (
+                observation.direction,
+                observation.role,
+                ip,
+                None if ip else observation.peer_host,
+            )
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = _Tally(host=None)
+            tally.add(observation, kind)
 
     # Sent from the process that read a part of a log (mailtls.logs.parts): as plain values,
     # which pickle in a fraction of the time of the tallies and their enum-keyed dicts.

@@ -275,9 +275,7 @@ class _Run:
         result = parser.feed_lines(lines, tally.name, first_number)
         observations = result.observations
         if observations:
-            add_to_peers = self.peers.add
-            for observation in observations:
-                add_to_peers(observation)
+            self.peers.add_all(observations)
             tally.saw_all(observations)
         if cut:
             tally.count_unparsed(lines, first_number, cut=cut)

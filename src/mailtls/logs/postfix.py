@@ -137,6 +137,12 @@ class _Daemon(Enum):
     CLIENT = "smtp or lmtp"
 
 
+# The members, looked up once: an enum member's attribute lookup costs a function call, and the
+# loops below compare with them on every session line of logs of millions.
+_CLIENT, _SERVER, _WRAPPED_SERVER = _Daemon.CLIENT, _Daemon.SERVER, _Daemon.WRAPPED_SERVER
+_POSTFIX, _INBOUND, _OUTBOUND = LogFormat.POSTFIX, Direction.INBOUND, Direction.OUTBOUND
+_MTA, _SUBMISSION = PeerRole.MTA, PeerRole.SUBMISSION
+
 # Services that run TLS from the first byte, as master.cf names them in ``syslog_name``
 # ("postfix/smtps/smtpd", "postfix/submissions/smtpd").
 _WRAPPER_SERVICES = frozenset({"smtps", "submissions"})
@@ -243,7 +249,7 @@ def _starts_afresh(groups: tuple[str | None, ...]) -> bool:
     daemon = _daemon(program)
     if daemon is None:
         return False
-    if daemon is not _Daemon.CLIENT:
+    if daemon is not _CLIENT:
         return groups[5] is not None  # "connect from", taken apart
     if ": to=<" in message:
         return False  # read as a delivery line, whatever else it holds
@@ -441,7 +447,7 @@ class PostfixParser(LogParser):
         ) = groups  # fmt: skip
         message = message or ""  # program and message are in every match: None only for mypy
         daemon = _daemon(program or "")
-        if daemon is _Daemon.CLIENT:
+        if daemon is _CLIENT:
             # Delivery lines first, as _client_line reads them: "to=<" may follow anything.
             if usage is None or ": to=<" in message:
                 return self._client_line(message, key, moment, where, emitted)
@@ -458,29 +464,38 @@ class PostfixParser(LogParser):
             connection.counted = usage == "reused"
             self._client_tls(key, connection, emitted)
             return USED
-        wrapped = daemon is _Daemon.WRAPPED_SERVER
+        wrapped = daemon is _WRAPPED_SERVER
         inbound = self._inbound
+        # The three lines of most sessions, spelt out: a few hundred thousand each per million
+        # lines of a busy log.
         if connect_name is not None:
             previous = inbound.pop(key, None)
             if previous is not None:  # its disconnect line is missing (a crash, lost lines)
                 emitted.append(self._close_inbound(previous, where))
-            peer = _peer_of(connect_name, connect_address or "")
-            self._open_inbound(key, _Inbound(moment, peer, wrapped, where))
+            opened = _Inbound(moment, _peer_of(connect_name, connect_address or ""), wrapped, where)
+            if len(inbound) < self._max_open:
+                inbound[key] = opened
+            else:
+                self._open_inbound(key, opened)
             return USED
         if counts is not None:
-            session = inbound.pop(key, None)
-            if session is None:
-                self._count("cut_sessions")
+            ended = inbound.pop(key, None)
+            if ended is None:
+                self._tally["cut_sessions"] += 1
             else:
-                emitted.append(self._close_inbound(session, where, counts))
+                emitted.append(self._close_inbound(ended, where, counts))
             return USED
         if usage is not None:
             if direction != "from":
                 return IGNORED
-            self._count("inbound_tls_lines")
-            peer = _peer_of(tls_name or "", tls_address or "")
-            session = self._session(key, moment, where, peer, wrapped)
-            session.tls = self._checked_tls(_tls_of(protocol or "", cipher or ""))
+            self._tally["inbound_tls_lines"] += 1
+            session = inbound.get(key)
+            if session is None:  # no connect line: the log began after it
+                peer = _peer_of(tls_name or "", tls_address or "")
+                session = self._session(key, moment, where, peer, wrapped)
+            session.last_line = where
+            tls = _tls_of(protocol or "", cipher or "")
+            session.tls = tls if tls.version is not None else self._checked_tls(tls)
             return USED
         return self._server_line(message, key, moment, where, emitted, wrapped=wrapped)
 
@@ -526,7 +541,7 @@ class PostfixParser(LogParser):
             kinds.append((where[1], held.line, None if held.counted else kind))
         for key, settled_at in part._settled.items():
             where = _shifted(settled_at, line_offset)
-            if _daemon(key[1]) is _Daemon.CLIENT:
+            if _daemon(key[1]) is _CLIENT:
                 client = self._clients.pop(key, None)
                 if client is not None and client.connection is not None:
                     self._unreported(client.connection, emitted)
@@ -709,14 +724,14 @@ class PostfixParser(LogParser):
         peer = session.peer
         source, number = where if where is not None else session.last_line
         return SessionObservation(
-            LogFormat.POSTFIX,
-            Direction.INBOUND,
+            _POSTFIX,
+            _INBOUND,
             session.started,
             peer.ip,
             peer.host,
             tls_version,
             cipher,
-            PeerRole.SUBMISSION if submission else PeerRole.MTA,
+            _SUBMISSION if submission else _MTA,
             ambiguous,
             source if number is None else f"{source}:{number}",
         )
@@ -883,14 +898,14 @@ class PostfixParser(LogParser):
         if tls is None:
             self._count("outbound_plaintext")
         return SessionObservation(
-            source=LogFormat.POSTFIX,
-            direction=Direction.OUTBOUND,
+            source=_POSTFIX,
+            direction=_OUTBOUND,
             timestamp=connection.started,
             peer_ip=connection.peer.ip,
             peer_host=connection.peer.host,
             tls_version=tls.version if tls is not None else None,
             cipher=tls.cipher if tls is not None else None,
-            role=PeerRole.MTA,
+            role=_MTA,
             version_ambiguous=tls is not None and tls.version is None,
             origin=_origin(where),
             peer_domain=connection.domain,

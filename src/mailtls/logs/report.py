@@ -32,10 +32,15 @@ _KIND_OF_VERSION = {
 }
 
 
+# Looked up once: an enum member's attribute lookup costs a function call, once per session.
+_TLS_UNKNOWN, _PLAINTEXT = SessionKind.TLS_UNKNOWN, SessionKind.PLAINTEXT
+
+
 def session_kind(observation: SessionObservation) -> SessionKind:
-    if observation.tls_version is None:
-        return SessionKind.TLS_UNKNOWN if observation.version_ambiguous else SessionKind.PLAINTEXT
-    return _KIND_OF_VERSION[observation.tls_version]
+    version = observation.tls_version
+    if version is None:
+        return _TLS_UNKNOWN if observation.version_ambiguous else _PLAINTEXT
+    return _KIND_OF_VERSION[version]
 
 
 @dataclass(frozen=True)
