@@ -190,10 +190,11 @@ def judge_read_only(stdout: str, truth: Truth) -> Verdict:
 # mailtls's exit codes: 0 all TLS >= 1.2, 1 weaker sessions found, 3 no session at all.
 _MAILTLS_EXITS = frozenset({0, 1})
 
-GREP, PFLOGSUMM, MAILTLS, MAILTLS_IMPACT, READ_ONLY = (
+GREP, PFLOGSUMM, MAILTLS, MAILTLS_ONE_PASS, MAILTLS_IMPACT, READ_ONLY = (
     "grep",
     "pflogsumm",
     "mailtls",
+    "mailtls-1",
     "mailtls-impact",
     "mailtls-read",
 )
@@ -201,6 +202,15 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(GREP, f"grep -c '{GREP_PATTERN}'", _grep, judge_grep, frozenset({0})),
     Variant(PFLOGSUMM, "pflogsumm", _pflogsumm, judge_pflogsumm, frozenset({0})),
     Variant(MAILTLS, "mailtls logs --json", _mailtls(), judge_mailtls, _MAILTLS_EXITS),
+    # One process, one pass: what one core does (the default reads a large log in parts, one
+    # process per usable processor).
+    Variant(
+        MAILTLS_ONE_PASS,
+        "mailtls logs --json --jobs 1",
+        _mailtls("--jobs", "1"),
+        judge_mailtls,
+        _MAILTLS_EXITS,
+    ),
     Variant(
         MAILTLS_IMPACT,
         "mailtls logs --json --impact tls12",
@@ -217,7 +227,7 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 # The variants that need the `mailtls logs` command (the input layer alone does not).
-NEEDS_LOGS_COMMAND = (MAILTLS, MAILTLS_IMPACT)
+NEEDS_LOGS_COMMAND = (MAILTLS, MAILTLS_ONE_PASS, MAILTLS_IMPACT)
 
 
 # --- figures -------------------------------------------------------------------------------------
