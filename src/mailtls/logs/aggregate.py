@@ -9,11 +9,11 @@ from typing import Any
 
 from mailtls.logs.report import (
     BELOW_TLS12,
+    KIND_OF_VERSION,
     ImpactEntry,
     PeerSummary,
     SessionKind,
     Tls12Impact,
-    session_kind,
 )
 from mailtls.models import Direction, PeerRole, SessionObservation
 
@@ -28,6 +28,8 @@ _WEAKNESS = (
 )
 
 PeerKey = tuple[Direction, PeerRole, str | None, str | None]
+# PeerAggregator.rows(): the totals by kind, and a row of plain values per peer.
+PeerRows = tuple[tuple[int, ...], list[tuple[Any, ...]]]
 
 # Domains kept per peer: enough to say whose mail it is, bounded however many a relay serves.
 # The first ones in alphabetical order, so that the choice does not depend on reading order.
@@ -40,6 +42,8 @@ _KINDS = tuple(SessionKind)
 _KIND_INDEX = {kind: index for index, kind in enumerate(_KINDS)}
 _DIRECTIONS = {direction.value: direction for direction in Direction}
 _ROLES = {role.value: role for role in PeerRole}
+
+_TLS_UNKNOWN, _PLAINTEXT = SessionKind.TLS_UNKNOWN, SessionKind.PLAINTEXT
 
 # Before every time in a log: the time of sessions without one, when "the latest" is chosen.
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -62,28 +66,6 @@ class _Tally:
     cipher_by_kind: dict[SessionKind, tuple[datetime, str]] = field(default_factory=dict)
     domains: set[str] = field(default_factory=set)
 
-    def add(self, observation: SessionObservation, kind: SessionKind) -> None:
-        self.counts[kind] += 1
-        moment = observation.timestamp
-        if moment is not None:
-            if self.first_seen is None or moment < self.first_seen:
-                self.first_seen = moment
-            if self.last_seen is None or moment > self.last_seen:
-                self.last_seen = moment
-        when = _NEVER if moment is None else moment
-        host = observation.peer_host
-        if host:
-            self.name(host, when)
-        cipher = observation.cipher
-        if cipher:
-            latest = self.cipher_by_kind.get(kind)
-            # (when, cipher) > latest, without building the pair for the common later session
-            if latest is None or when > latest[0] or (when == latest[0] and cipher > latest[1]):
-                self.cipher_by_kind[kind] = (when, cipher)
-        domain = observation.peer_domain
-        if domain:
-            self.add_domain(domain)
-
     def name(self, host: str, when: datetime) -> None:
         if host == self.host:
             if when > self.host_seen:  # noqa: PLR1730 - max() costs a call, once per session
@@ -103,25 +85,6 @@ class _Tally:
             domains.discard(last)
             domains.add(domain)
 
-    def merge(self, other: _Tally) -> None:
-        """Add another tally of the same peer (the sessions of another part of a log)."""
-        for kind, number in other.counts.items():
-            self.counts[kind] += number
-        for moment in (other.first_seen, other.last_seen):
-            if moment is not None:
-                if self.first_seen is None or moment < self.first_seen:
-                    self.first_seen = moment
-                if self.last_seen is None or moment > self.last_seen:
-                    self.last_seen = moment
-        if other.host is not None:
-            self.name(other.host, other.host_seen)
-        for kind, latest in other.cipher_by_kind.items():
-            mine = self.cipher_by_kind.get(kind)
-            if mine is None or latest > mine:
-                self.cipher_by_kind[kind] = latest
-        for domain in other.domains:
-            self.add_domain(domain)
-
 
 class PeerAggregator:
     """Add sessions one by one; ``peers()`` gives the table, weakest peers first."""
@@ -134,27 +97,52 @@ class PeerAggregator:
         self.add_all((observation,))
 
     def add_all(self, observations: Iterable[SessionObservation]) -> None:
-        """``add`` each one (one loop for a run of a log's sessions)."""
+        """``add`` each one: one loop, spelt out, for the hundreds of thousands of sessions of a
+        large log."""
         totals, tallies = self.totals, self._tallies
+        kind_of_version = KIND_OF_VERSION
         for observation in observations:
-            kind = session_kind(observation)
+            (
+                _, direction, moment, ip, host, version, cipher, role, ambiguous, _, domain,
+            ) = observation  # fmt: skip
+            if version is not None:
+                kind = kind_of_version[version]
+            else:
+                kind = _TLS_UNKNOWN if ambiguous else _PLAINTEXT
             totals[kind] += 1
             # A peer is its address; without one (some logs name only a host), its host name.
-            ip = observation.peer_ip
-            key = (
-                observation.direction,
-                observation.role,
-                ip,
-                None if ip else observation.peer_host,
-            )
+            key = (direction, role, ip, None if ip else host)
             tally = tallies.get(key)
             if tally is None:
-                tally = tallies[key] = _Tally(host=None)
-            tally.add(observation, kind)
+                tally = tallies[key] = _Tally(None)
+            tally.counts[kind] += 1
+            if moment is not None:
+                first, last = tally.first_seen, tally.last_seen
+                if first is None or moment < first:
+                    tally.first_seen = moment
+                if last is None or moment > last:
+                    tally.last_seen = moment
+                when = moment
+            else:
+                when = _NEVER
+            if host:
+                tally.name(host, when)
+            if cipher:
+                latest = tally.cipher_by_kind.get(kind)
+                # (when, cipher) > latest, without building the pair for the usual later one
+                if latest is None or when > latest[0] or (when == latest[0] and cipher > latest[1]):
+                    tally.cipher_by_kind[kind] = (when, cipher)
+            if domain:
+                tally.add_domain(domain)
 
-    # Sent from the process that read a part of a log (mailtls.logs.parts): as plain values,
-    # which pickle in a fraction of the time of the tallies and their enum-keyed dicts.
-    def __getstate__(self) -> tuple[tuple[int, ...], list[tuple[Any, ...]]]:
+    @property
+    def is_empty(self) -> bool:
+        return not self._tallies
+
+    def rows(self) -> PeerRows:
+        """The table as plain values, for :meth:`merge_rows` in another process (a part of a
+        log read elsewhere, mailtls.logs.parts): they pickle and load in a fraction of the time
+        of the tallies with their enum-keyed dicts."""
         rows: list[tuple[Any, ...]] = [
             (
                 direction.value, role.value, ip, host_key,
@@ -166,29 +154,48 @@ class PeerAggregator:
         ]  # fmt: skip
         return tuple(self.totals[kind] for kind in _KINDS), rows
 
-    def __setstate__(self, state: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
-        totals, rows = state
-        self.totals = dict(zip(_KINDS, totals, strict=True))
-        self._tallies = {}
+    def merge_rows(self, table: PeerRows) -> None:
+        """Add the sessions another aggregator counted, as its :meth:`rows` gave them."""
+        totals, rows = table
+        for kind, number in zip(_KINDS, totals, strict=True):
+            self.totals[kind] += number
+        tallies = self._tallies
         for row in rows:
             direction, role, ip, host_key, host, seen, counts, first, last, ciphers, domains = row
-            tally = _Tally(host, seen, dict(zip(_KINDS, counts, strict=True)), first, last)
-            tally.cipher_by_kind = {_KINDS[i]: (when, cipher) for i, when, cipher in ciphers}
-            tally.domains = set(domains)
             key = (_DIRECTIONS[direction], _ROLES[role], ip, host_key)
-            self._tallies[key] = tally
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = _Tally(None)
+            mine = tally.counts
+            for kind, number in zip(_KINDS, counts, strict=True):
+                mine[kind] += number
+            for moment in (first, last):
+                if moment is not None:
+                    if tally.first_seen is None or moment < tally.first_seen:
+                        tally.first_seen = moment
+                    if tally.last_seen is None or moment > tally.last_seen:
+                        tally.last_seen = moment
+            if host is not None:
+                tally.name(host, seen)
+            for index, when, cipher in ciphers:
+                kind = _KINDS[index]
+                latest = tally.cipher_by_kind.get(kind)
+                if latest is None or (when, cipher) > latest:
+                    tally.cipher_by_kind[kind] = (when, cipher)
+            for domain in domains:
+                tally.add_domain(domain)
 
     def merge(self, other: PeerAggregator) -> None:
         """Add the sessions another aggregator counted (another part of a log)."""
-        for kind, number in other.totals.items():
-            self.totals[kind] += number
-        tallies = self._tallies
-        for key, tally in other._tallies.items():
-            mine = tallies.get(key)
-            if mine is None:
-                tallies[key] = tally
-            else:
-                mine.merge(tally)
+        self.merge_rows(other.rows())
+
+    def __getstate__(self) -> PeerRows:
+        return self.rows()
+
+    def __setstate__(self, table: PeerRows) -> None:
+        self._tallies = {}
+        self.totals = dict.fromkeys(_KINDS, 0)
+        self.merge_rows(table)
 
     def peers(self) -> tuple[PeerSummary, ...]:
         summaries = [self._summary(key, tally) for key, tally in self._tallies.items()]

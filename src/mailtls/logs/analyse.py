@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from mailtls import __version__
-from mailtls.logs.aggregate import PeerAggregator, tls12_impact
+from mailtls.logs.aggregate import PeerAggregator, PeerRows, tls12_impact
 from mailtls.logs.base import LineKind, LinesResult, LogParser
 from mailtls.logs.detect import detect_format, parser_for
 from mailtls.logs.inputs import InputProblem, LineBatch, LineReader, Source, expand_sources
@@ -232,7 +232,7 @@ class _Run:
                 again = _PartTask(source, task.byte_range, self.years.year, self.years.last_month)
                 outcome = read_part(again)
             emitted, held = parser.absorb(outcome.parser, offset)
-            self.peers.merge(outcome.peers)
+            self.add_peers(outcome.peers)
             for observation in emitted:
                 self.record(observation, tally)
             tally.merge(outcome.tally, offset)
@@ -244,6 +244,15 @@ class _Run:
             ]
             offset += outcome.tally.lines
         return problems
+
+    def add_peers(self, peers: PeerAggregator | PeerRows) -> None:
+        """Add a part's peer table: taken over whole when nothing was read before it."""
+        if not isinstance(peers, PeerAggregator):
+            self.peers.merge_rows(peers)
+        elif self.peers.is_empty:
+            self.peers = peers
+        else:
+            self.peers.merge(peers)
 
     def feed(self, parser: LogParser | None, batch: LineBatch, tally: _SourceTally) -> None:
         """One batch of lines to the parser, in runs between the lines that were cut (most
@@ -310,9 +319,18 @@ class _PartTask:
 @dataclass(frozen=True)
 class _PartOutcome:
     parser: PostfixParser  # in hold() mode: what it held, its state at the end, its counts
-    peers: PeerAggregator
+    # The part's peer table; as plain rows once it crossed from another process, where
+    # building the tallies again only to merge them would cost a third of a second per part.
+    peers: PeerAggregator | PeerRows
     tally: _SourceTally  # lines numbered from the part's first, held lines not counted
     problems: tuple[InputProblem, ...]
+
+    def __getstate__(self) -> dict[str, object]:
+        peers = self.peers.rows() if isinstance(self.peers, PeerAggregator) else self.peers
+        return {**self.__dict__, "peers": peers}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)  # frozen: no assignment through __setattr__
 
 
 class _PartRun(_Run):

@@ -24,7 +24,8 @@ class SessionKind(StrEnum):
 BELOW_TLS12 = frozenset({SessionKind.TLS1_1, SessionKind.TLS1_0})
 
 
-_KIND_OF_VERSION = {
+# The kind of a session of each TLS version (one without a version is plaintext or unknown).
+KIND_OF_VERSION = {
     TlsVersion.TLS1_3: SessionKind.TLS1_3,
     TlsVersion.TLS1_2: SessionKind.TLS1_2,
     TlsVersion.TLS1_1: SessionKind.TLS1_1,
@@ -40,7 +41,7 @@ def session_kind(observation: SessionObservation) -> SessionKind:
     version = observation.tls_version
     if version is None:
         return _TLS_UNKNOWN if observation.version_ambiguous else _PLAINTEXT
-    return _KIND_OF_VERSION[version]
+    return KIND_OF_VERSION[version]
 
 
 @dataclass(frozen=True)
