@@ -27,6 +27,8 @@ _WEAKNESS = (
     SessionKind.TLS1_3,
 )
 
+_WEAKNESS_RANK = {kind: rank for rank, kind in enumerate(_WEAKNESS)}
+
 PeerKey = tuple[Direction, PeerRole, str | None, str | None]
 # PeerAggregator.rows(): the totals by kind, and a row of plain values per peer.
 PeerRows = tuple[tuple[int, ...], list[tuple[Any, ...]]]
@@ -199,10 +201,11 @@ class PeerAggregator:
 
     def peers(self) -> tuple[PeerSummary, ...]:
         summaries = [self._summary(key, tally) for key, tally in self._tallies.items()]
+        rank = _WEAKNESS_RANK
         summaries.sort(
             key=lambda p: (
                 p.direction,
-                _WEAKNESS.index(p.weakest),
+                rank[p.weakest],
                 -p.total,
                 p.peer_ip or "",
                 p.peer_host or "",
@@ -214,22 +217,24 @@ class PeerAggregator:
     @staticmethod
     def _summary(key: PeerKey, tally: _Tally) -> PeerSummary:
         direction, role, ip, _ = key
-        weakest = next(kind for kind in _WEAKNESS if tally.counts[kind])
-        example = next(
-            (tally.cipher_by_kind[k][1] for k in _WEAKNESS if k in tally.cipher_by_kind), None
+        counts = tally.counts
+        weakest = next(kind for kind in _WEAKNESS if counts[kind])
+        ciphers = tally.cipher_by_kind
+        example = (
+            next((ciphers[k][1] for k in _WEAKNESS if k in ciphers), None) if ciphers else None
         )
         return PeerSummary(
-            direction=direction,
-            role=role,
-            peer_ip=ip,
-            peer_host=tally.host,
-            sessions=dict(tally.counts),
-            total=sum(tally.counts.values()),
-            first_seen=tally.first_seen,
-            last_seen=tally.last_seen,
-            example_cipher=example,
-            weakest=weakest,
-            domains=tuple(sorted(tally.domains)),
+            direction,
+            role,
+            ip,
+            tally.host,
+            dict(counts),
+            sum(counts.values()),
+            tally.first_seen,
+            tally.last_seen,
+            example,
+            weakest,
+            tuple(sorted(tally.domains)) if tally.domains else (),
         )
 
 

@@ -78,22 +78,28 @@ def render_logs_json(report: LogsReport, *, indent: int | None = 2) -> str:
 
 
 _KINDS = tuple(SessionKind)
+_KIND_NAMES = tuple(kind.value for kind in _KINDS)
 
 
 def peer_json(peer: PeerSummary) -> dict[str, JsonValue]:
-    """``to_jsonable(peer)`` spelt out: ten times faster (tests keep the two equal)."""
+    """``to_jsonable(peer)`` spelt out: ten times faster (tests keep the two equal). Enum
+    values are read as ``_value_``: ``.value`` is a descriptor call, nine per peer."""
     sessions = peer.sessions
+    if tuple(sessions) == _KINDS:  # as the aggregator builds it: every kind, in order
+        counts: dict[str, JsonValue] = dict(zip(_KIND_NAMES, sessions.values(), strict=True))
+    else:
+        counts = {kind._value_: sessions[kind] for kind in _KINDS if kind in sessions}
     return {
-        "direction": peer.direction.value,
-        "role": peer.role.value,
+        "direction": peer.direction._value_,
+        "role": peer.role._value_,
         "peer_ip": peer.peer_ip,
         "peer_host": peer.peer_host,
-        "sessions": {kind.value: sessions[kind] for kind in _KINDS if kind in sessions},
+        "sessions": counts,
         "total": peer.total,
         "first_seen": None if peer.first_seen is None else utc_timestamp(peer.first_seen),
         "last_seen": None if peer.last_seen is None else utc_timestamp(peer.last_seen),
         "example_cipher": peer.example_cipher,
-        "weakest": peer.weakest.value,
+        "weakest": peer.weakest._value_,
         "domains": list(peer.domains),
     }
 
