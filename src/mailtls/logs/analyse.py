@@ -263,7 +263,10 @@ class _Run:
             self.feed_run(parser, texts[start:cut], first + start, tally)
             self.feed_run(parser, texts[cut : cut + 1], first + cut, tally, cut=True)
             start = cut + 1
-        self.feed_run(parser, texts[start:] if start else texts, first + start, tally)
+        if not start:  # no line was cut: the common case, with the lines as one text
+            self.feed_run(parser, texts, first, tally, block=batch.block)
+        else:
+            self.feed_run(parser, texts[start:], first + start, tally)
 
     def feed_run(
         self,
@@ -273,15 +276,16 @@ class _Run:
         tally: _SourceTally,
         *,
         cut: bool = False,
+        block: str | None = None,
     ) -> None:
         """A line that was cut still goes to the parser (it may open or end a session), but
-        counts as unparsed whatever the parser made of it."""
+        counts as unparsed whatever the parser made of it. ``block``: the lines as one text."""
         if not lines:
             return
         if parser is None:
             tally.count_unparsed(lines, first_number, cut=cut)
             return
-        result = parser.feed_lines(lines, tally.name, first_number)
+        result = parser.feed_lines(lines, tally.name, first_number, block=block)
         observations = result.observations
         if observations:
             self.peers.add_all(observations)
@@ -348,9 +352,10 @@ class _PartRun(_Run):
         tally: _SourceTally,
         *,
         cut: bool = False,
+        block: str | None = None,
     ) -> None:
         held = self.postfix.held_lines
-        super().feed_run(parser, lines, first_number, tally, cut=cut)
+        super().feed_run(parser, lines, first_number, tally, cut=cut, block=block)
         if cut:  # counted as unparsed already: not again when the held line is read
             self.postfix.count_held_from(held)
 

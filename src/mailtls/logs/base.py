@@ -52,8 +52,11 @@ class LogParser(ABC):
     def feed(self, line: str, origin: str) -> FeedResult:
         """Read one line (without its line ending); return what it completed."""
 
-    def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
-        """Read consecutive lines of ``source``, the first of them its line ``first_number``.
+    def feed_lines(
+        self, lines: Sequence[str], source: str, first_number: int, *, block: str | None = None
+    ) -> LinesResult:
+        """Read consecutive lines of ``source``, the first of them its line ``first_number``;
+        ``block``, if given, is the same lines as one text, each ended by "\\n".
 
         The same as :meth:`feed` on each line with the origin ``"source:number"``. Parsers of
         logs with millions of lines override it to spell an origin out only where a session

@@ -122,6 +122,9 @@ class LineBatch:
     first_number: int
     texts: tuple[str, ...]
     too_long: frozenset[int]  # numbers of the lines that were cut
+    # The same lines as one text, each ended by "\n", when the input held them so (None when a
+    # line was cut or a piece dropped): parsers that match across lines need not join them.
+    block: str | None = None
 
     @property
     def last_number(self) -> int:
@@ -286,6 +289,12 @@ class LineSplitter:
 
     def feed(self, text: str) -> tuple[list[str], list[int]]:
         """The lines that ``text`` completes, and the indexes (in that list) of cut ones."""
+        lines, cut, _ = self.feed_block(text)
+        return lines, cut
+
+    def feed_block(self, text: str) -> tuple[list[str], list[int], str | None]:
+        """:meth:`feed`, and the same lines as one text, each ended by "\\n", where that is a
+        slice of what came in (nothing cut or dropped): for parsers that match across lines."""
         if "\x00" in text:
             text = text.replace("\x00", "")
         # The unfinished line goes in front (it is at most max_chars long), so a CR at the end of
@@ -296,6 +305,7 @@ class LineSplitter:
         lines = text.split("\n")
         rest = lines.pop()  # after the last LF: the start of a line still unfinished
         cut: list[int] = []
+        whole = not self._skipping
         if lines:
             if self._skipping:
                 del lines[0]  # the end of the line that was cut
@@ -305,8 +315,9 @@ class LineSplitter:
                     if len(line) > self._max:
                         lines[index] = line[: self._max]
                         cut.append(index)
+        end = len(text) - len(rest)  # the complete lines' text: text[:end]
         if self._skipping:
-            return lines, cut
+            return lines, cut, None
         # A CR at the very end may be half of a CRLF the next piece completes: not text yet.
         if len(rest) > self._max + rest.endswith("\r"):
             cut.append(len(lines))
@@ -314,7 +325,7 @@ class LineSplitter:
             rest = ""
             self._skipping = True
         self._carry = rest
-        return lines, cut
+        return lines, cut, text[:end] if whole and lines and not cut else None
 
     def finish(self) -> str | None:
         """The last line, if the input did not end with a line end."""
@@ -569,7 +580,7 @@ class LineReader:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
         size = self._chunk_bytes
         while chunk:
-            batch = self._batch(*self._splitter.feed(decoder.decode(chunk)))
+            batch = self._batch(*self._splitter.feed_block(decoder.decode(chunk)))
             if batch is not None:
                 yield batch
             chunk = self._guarded(lambda: read(size))
@@ -581,13 +592,15 @@ class LineReader:
         if batch is not None:
             yield batch
 
-    def _batch(self, lines: list[str], cut: list[int]) -> LineBatch | None:
+    def _batch(
+        self, lines: list[str], cut: list[int], block: str | None = None
+    ) -> LineBatch | None:
         if not lines:
             return None
         first = self.lines_read + 1
         self.lines_read += len(lines)
         if not cut:
-            return LineBatch(first, tuple(lines), _NOT_CUT)
+            return LineBatch(first, tuple(lines), _NOT_CUT, block)
         self.too_long_lines += len(cut)
         return LineBatch(first, tuple(lines), frozenset(first + index for index in cut))
 

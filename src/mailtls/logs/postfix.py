@@ -376,15 +376,23 @@ class PostfixParser(LogParser):
         kind = UNPARSED if result.unparsed else IGNORED if result.ignored else USED
         return FeedResult(kind, result.observations)
 
-    def feed_lines(self, lines: Sequence[str], source: str, first_number: int) -> LinesResult:
-        return self._read(lines, source, first_number)
+    def feed_lines(
+        self, lines: Sequence[str], source: str, first_number: int, *, block: str | None = None
+    ) -> LinesResult:
+        return self._read(lines, source, first_number, block)
 
-    def _read(self, lines: Sequence[str], source: str, first_number: int | None) -> LinesResult:
+    def _read(
+        self,
+        lines: Sequence[str],
+        source: str,
+        first_number: int | None,
+        block: str | None = None,
+    ) -> LinesResult:
         """Lines of ``source`` from its line ``first_number`` on (None: ``source`` is the whole
         origin). One match per line (see postfix_scan): only session daemons' lines get more
         than a comparison, and the three messages most of them are come taken apart."""
         emitted: list[SessionObservation] = []
-        text, broken = joined(lines)
+        text, broken = ("\n" + block, []) if block is not None else joined(lines)
         unparsed: list[int] = []
         used = held = 0
         years, dispatch = self._years, self._dispatch

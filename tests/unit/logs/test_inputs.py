@@ -447,6 +447,22 @@ def test_splitting_does_not_depend_on_where_the_pieces_end(
     assert split_all(pieces, max_chars) == split_all([text], max_chars)
 
 
+@given(
+    text=st.text(alphabet=st.sampled_from("ab\r\n\x00é"), max_size=200),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=10),
+    max_chars=st.integers(min_value=1, max_value=20),
+)
+def test_a_block_is_its_lines_joined(text: str, cuts: list[int], max_chars: int) -> None:
+    """feed_block's text, where it gives one, is exactly the lines it returns, each with "\\n"."""
+    bounds = sorted({0, len(text), *(min(c, len(text)) for c in cuts)})
+    splitter = LineSplitter(max_chars)
+    for a, b in itertools.pairwise(bounds):
+        lines, cut, block = splitter.feed_block(text[a:b])
+        if block is not None:
+            assert block == "".join(line + "\n" for line in lines)
+            assert not cut
+
+
 @given(lines=st.lists(st.text(alphabet=st.characters(exclude_characters="\r\n\x00")), max_size=30))
 def test_splitting_gives_back_what_was_joined(lines: list[str]) -> None:
     joined = "".join(line + "\n" for line in lines)

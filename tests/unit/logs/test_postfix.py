@@ -957,6 +957,18 @@ def test_a_pid_too_long_for_int_is_unparsed() -> None:
     assert PostfixParser(YearGuesser(2025)).feed(line, "x").kind is LineKind.UNPARSED
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=40))
+def test_lines_given_as_one_text_read_like_the_lines(rng: random.Random, count: int) -> None:
+    """What LineReader passes along with a batch (block) changes nothing in what is read."""
+    lines = [rng.choice(SAMPLE_LINES) for _ in range(count)]
+    lines = [mutate(line, rng).replace("\n", "") if rng.random() < 0.5 else line for line in lines]
+    as_lines, as_block = PostfixParser(YearGuesser(2025)), PostfixParser(YearGuesser(2025))
+    block = "".join(line + "\n" for line in lines)
+    assert as_block.feed_lines(lines, "log", 1, block=block) == as_lines.feed_lines(lines, "log", 1)
+    assert as_block.finish() == as_lines.finish()
+
+
 def assert_runs_read_like_lines(lines: list[str], run: int) -> None:
     """feed_lines() in runs of ``run`` lines counts, reports and ends sessions as feed() does."""
     one_by_one = PostfixParser(YearGuesser(2025), max_open=3)
