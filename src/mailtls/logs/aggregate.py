@@ -15,7 +15,7 @@ from mailtls.logs.report import (
     SessionKind,
     Tls12Impact,
 )
-from mailtls.models import Direction, PeerRole, SessionObservation
+from mailtls.models import Direction, PeerRole, SessionObservation, TlsVersion
 
 # Weakest first, to pick a peer's weakest session and its example cipher.
 _WEAKNESS = (
@@ -29,7 +29,6 @@ _WEAKNESS = (
 
 _WEAKNESS_RANK = {kind: rank for rank, kind in enumerate(_WEAKNESS)}
 
-PeerKey = tuple[Direction, PeerRole, str | None, str | None]
 # PeerAggregator.rows(): the totals by kind, and a row of plain values per peer.
 PeerRows = tuple[tuple[int, ...], list[tuple[Any, ...]]]
 
@@ -39,21 +38,48 @@ MAX_DOMAINS_PER_PEER = 10
 
 
 # Every kind, in SessionKind's order (iterating the enum itself is slow, once per new peer).
+# Inside the aggregator a kind is its index here, and direction and role are booleans: enum
+# members hash through a Python method, which five dict lookups per session made a fifth of
+# the aggregation's time.
 _KINDS = tuple(SessionKind)
-
 _KIND_INDEX = {kind: index for index, kind in enumerate(_KINDS)}
-_DIRECTIONS = {direction.value: direction for direction in Direction}
-_ROLES = {role.value: role for role in PeerRole}
-
-_TLS_UNKNOWN, _PLAINTEXT = SessionKind.TLS_UNKNOWN, SessionKind.PLAINTEXT
+_TLS13, _TLS12, _TLS11, _TLS10 = (
+    TlsVersion.TLS1_3,
+    TlsVersion.TLS1_2,
+    TlsVersion.TLS1_1,
+    TlsVersion.TLS1_0,
+)
+_I13, _I12, _I11, _I10, _IUNKNOWN, _IPLAIN = (
+    _KIND_INDEX[KIND_OF_VERSION[_TLS13]],
+    _KIND_INDEX[KIND_OF_VERSION[_TLS12]],
+    _KIND_INDEX[KIND_OF_VERSION[_TLS11]],
+    _KIND_INDEX[KIND_OF_VERSION[_TLS10]],
+    _KIND_INDEX[SessionKind.TLS_UNKNOWN],
+    _KIND_INDEX[SessionKind.PLAINTEXT],
+)
+_WEAKNESS_INDEXES = tuple(_KIND_INDEX[kind] for kind in _WEAKNESS)
+_INBOUND, _MTA = Direction.INBOUND, PeerRole.MTA
+_DIRECTION_OF = {True: Direction.INBOUND, False: Direction.OUTBOUND}
+_ROLE_OF = {True: PeerRole.MTA, False: PeerRole.SUBMISSION}
 
 # Before every time in a log: the time of sessions without one, when "the latest" is chosen.
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
+# (inbound?, MTA rather than submission client?, address, host name when there is no address)
+_Key = tuple[bool, bool, str | None, str | None]
+
+
+def _no_sessions() -> list[int]:
+    return [0] * len(_KINDS)
+
+
+def _no_ciphers() -> list[tuple[datetime, str] | None]:
+    return [None] * len(_KINDS)
+
 
 @dataclass(slots=True)
 class _Tally:
-    """A peer's running counts (mutable: one per peer, updated per session).
+    """A peer's running counts (mutable: one per peer, updated per session), by kind index.
 
     Nothing in it depends on the order sessions come in (a log read in parts gives the same
     tallies, merged, as read in one go): where one value stands for many, it is the latest
@@ -62,10 +88,11 @@ class _Tally:
 
     host: str | None
     host_seen: datetime = _NEVER  # the time of the latest session that named ``host``
-    counts: dict[SessionKind, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
+    counts: list[int] = field(default_factory=_no_sessions)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
-    cipher_by_kind: dict[SessionKind, tuple[datetime, str]] = field(default_factory=dict)
+    # the latest (time, cipher) of each kind's sessions
+    ciphers: list[tuple[datetime, str] | None] = field(default_factory=_no_ciphers)
     domains: set[str] = field(default_factory=set)
 
     def name(self, host: str, when: datetime) -> None:
@@ -74,6 +101,12 @@ class _Tally:
                 self.host_seen = when
         elif self.host is None or (when, host) > (self.host_seen, self.host):
             self.host, self.host_seen = host, when
+
+    def cipher(self, index: int, when: datetime, cipher: str) -> None:
+        latest = self.ciphers[index]
+        # (when, cipher) > latest, without building the pair for the usual later session
+        if latest is None or when > latest[0] or (when == latest[0] and cipher > latest[1]):
+            self.ciphers[index] = (when, cipher)
 
     def add_domain(self, domain: str) -> None:
         domains = self.domains
@@ -92,8 +125,13 @@ class PeerAggregator:
     """Add sessions one by one; ``peers()`` gives the table, weakest peers first."""
 
     def __init__(self) -> None:
-        self._tallies: dict[PeerKey, _Tally] = {}
-        self.totals: dict[SessionKind, int] = dict.fromkeys(SessionKind, 0)
+        self._tallies: dict[_Key, _Tally] = {}
+        self._totals = _no_sessions()
+
+    @property
+    def totals(self) -> dict[SessionKind, int]:
+        """Sessions by kind, every kind."""
+        return dict(zip(_KINDS, self._totals, strict=True))
 
     def add(self, observation: SessionObservation) -> None:
         self.add_all((observation,))
@@ -101,23 +139,28 @@ class PeerAggregator:
     def add_all(self, observations: Iterable[SessionObservation]) -> None:
         """``add`` each one: one loop, spelt out, for the hundreds of thousands of sessions of a
         large log."""
-        totals, tallies = self.totals, self._tallies
-        kind_of_version = KIND_OF_VERSION
+        totals, tallies = self._totals, self._tallies
         for observation in observations:
             (
                 _, direction, moment, ip, host, version, cipher, role, ambiguous, _, domain,
             ) = observation  # fmt: skip
-            if version is not None:
-                kind = kind_of_version[version]
+            if version is None:
+                index = _IUNKNOWN if ambiguous else _IPLAIN
+            elif version is _TLS13:
+                index = _I13
+            elif version is _TLS12:
+                index = _I12
+            elif version is _TLS11:
+                index = _I11
             else:
-                kind = _TLS_UNKNOWN if ambiguous else _PLAINTEXT
-            totals[kind] += 1
+                index = _I10
+            totals[index] += 1
             # A peer is its address; without one (some logs name only a host), its host name.
-            key = (direction, role, ip, None if ip else host)
+            key = (direction is _INBOUND, role is _MTA, ip, None if ip else host)
             tally = tallies.get(key)
             if tally is None:
                 tally = tallies[key] = _Tally(None)
-            tally.counts[kind] += 1
+            tally.counts[index] += 1
             if moment is not None:
                 first, last = tally.first_seen, tally.last_seen
                 if first is None or moment < first:
@@ -130,10 +173,7 @@ class PeerAggregator:
             if host:
                 tally.name(host, when)
             if cipher:
-                latest = tally.cipher_by_kind.get(kind)
-                # (when, cipher) > latest, without building the pair for the usual later one
-                if latest is None or when > latest[0] or (when == latest[0] and cipher > latest[1]):
-                    tally.cipher_by_kind[kind] = (when, cipher)
+                tally.cipher(index, when, cipher)
             if domain:
                 tally.add_domain(domain)
 
@@ -144,33 +184,32 @@ class PeerAggregator:
     def rows(self) -> PeerRows:
         """The table as plain values, for :meth:`merge_rows` in another process (a part of a
         log read elsewhere, mailtls.logs.parts): they pickle and load in a fraction of the time
-        of the tallies with their enum-keyed dicts."""
+        of the tallies."""
         rows: list[tuple[Any, ...]] = [
             (
-                direction.value, role.value, ip, host_key,
-                t.host, t.host_seen, tuple(t.counts.values()), t.first_seen, t.last_seen,
-                tuple((_KIND_INDEX[kind], *latest) for kind, latest in t.cipher_by_kind.items()),
-                tuple(t.domains),
+                inbound, mta, ip, host_key,
+                t.host, t.host_seen, tuple(t.counts), t.first_seen, t.last_seen,
+                tuple(t.ciphers), tuple(t.domains),
             )
-            for (direction, role, ip, host_key), t in self._tallies.items()
+            for (inbound, mta, ip, host_key), t in self._tallies.items()
         ]  # fmt: skip
-        return tuple(self.totals[kind] for kind in _KINDS), rows
+        return tuple(self._totals), rows
 
     def merge_rows(self, table: PeerRows) -> None:
         """Add the sessions another aggregator counted, as its :meth:`rows` gave them."""
         totals, rows = table
-        for kind, number in zip(_KINDS, totals, strict=True):
-            self.totals[kind] += number
+        for index, number in enumerate(totals):
+            self._totals[index] += number
         tallies = self._tallies
         for row in rows:
-            direction, role, ip, host_key, host, seen, counts, first, last, ciphers, domains = row
-            key = (_DIRECTIONS[direction], _ROLES[role], ip, host_key)
+            inbound, mta, ip, host_key, host, seen, counts, first, last, ciphers, domains = row
+            key = (inbound, mta, ip, host_key)
             tally = tallies.get(key)
             if tally is None:
                 tally = tallies[key] = _Tally(None)
             mine = tally.counts
-            for kind, number in zip(_KINDS, counts, strict=True):
-                mine[kind] += number
+            for index, number in enumerate(counts):
+                mine[index] += number
             for moment in (first, last):
                 if moment is not None:
                     if tally.first_seen is None or moment < tally.first_seen:
@@ -179,11 +218,9 @@ class PeerAggregator:
                         tally.last_seen = moment
             if host is not None:
                 tally.name(host, seen)
-            for index, when, cipher in ciphers:
-                kind = _KINDS[index]
-                latest = tally.cipher_by_kind.get(kind)
-                if latest is None or (when, cipher) > latest:
-                    tally.cipher_by_kind[kind] = (when, cipher)
+            for index, latest in enumerate(ciphers):
+                if latest is not None:
+                    tally.cipher(index, *latest)
             for domain in domains:
                 tally.add_domain(domain)
 
@@ -196,7 +233,7 @@ class PeerAggregator:
 
     def __setstate__(self, table: PeerRows) -> None:
         self._tallies = {}
-        self.totals = dict.fromkeys(_KINDS, 0)
+        self._totals = _no_sessions()
         self.merge_rows(table)
 
     def peers(self) -> tuple[PeerSummary, ...]:
@@ -215,25 +252,25 @@ class PeerAggregator:
         return tuple(summaries)
 
     @staticmethod
-    def _summary(key: PeerKey, tally: _Tally) -> PeerSummary:
-        direction, role, ip, _ = key
-        counts = tally.counts
-        weakest = next(kind for kind in _WEAKNESS if counts[kind])
-        ciphers = tally.cipher_by_kind
-        example = (
-            next((ciphers[k][1] for k in _WEAKNESS if k in ciphers), None) if ciphers else None
+    def _summary(key: _Key, tally: _Tally) -> PeerSummary:
+        inbound, mta, ip, _ = key
+        counts, ciphers = tally.counts, tally.ciphers
+        weakest = next(index for index in _WEAKNESS_INDEXES if counts[index])
+        example = next(
+            (latest[1] for index in _WEAKNESS_INDEXES if (latest := ciphers[index]) is not None),
+            None,
         )
         return PeerSummary(
-            direction,
-            role,
+            _DIRECTION_OF[inbound],
+            _ROLE_OF[mta],
             ip,
             tally.host,
-            dict(counts),
-            sum(counts.values()),
+            dict(zip(_KINDS, counts, strict=True)),
+            sum(counts),
             tally.first_seen,
             tally.last_seen,
             example,
-            weakest,
+            _KINDS[weakest],
             tuple(sorted(tally.domains)) if tally.domains else (),
         )
 
