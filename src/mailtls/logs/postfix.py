@@ -1,7 +1,7 @@
 """Postfix's log (syslog, or ``maillog_file`` from Postfix 3.4 on: the same frame) -> SMTP sessions.
 
 Postfix spreads one SMTP session over several lines of one process, so this parser keeps a little
-state per open session, keyed by (host, program, pid).
+state per open session, keyed by the process that logged them (host, program, pid).
 
 Inbound: an ``smtpd`` session runs from ``connect from host[addr]`` to ``disconnect from
 host[addr] <command counts>`` (src/smtpd/smtpd.c). With ``smtpd_tls_loglevel >= 1`` the TLS
@@ -214,8 +214,9 @@ def _tls(match: re.Match[str]) -> _Tls:
     return _tls_of(match.group("protocol"), match.group("cipher"))
 
 
-# (host, program, pid) of the process that logged a line, as logged ("[1234]" -> "1234")
-_Key = tuple[str, str, str | None]
+# The process that logged a line, as logged: "host program[pid]" (one string, whose hash is
+# kept, rather than a tuple hashed again at every look-up)
+_Key = str
 # Where a line came from: (source, line number), or (origin, None) for a line fed with its origin
 # already spelled out. Spelled "source:number" only for the lines that sessions name.
 _Where = tuple[str, int | None]
@@ -223,6 +224,11 @@ _Where = tuple[str, int | None]
 USED, IGNORED, UNPARSED = LineKind.USED, LineKind.IGNORED, LineKind.UNPARSED
 
 _NO_TIME = datetime.min  # never used: every line's stamp is parsed before its first use
+
+
+def _program_of(key: _Key) -> str:
+    """The program of a process's key, "host program[pid]" (or "host program")."""
+    return key.partition(" ")[2].partition("[")[0]
 
 
 def _shifted(where: _Where, offset: int) -> _Where:
@@ -245,16 +251,16 @@ class _HeldLine(NamedTuple):
 def _starts_afresh(groups: tuple[str | None, ...]) -> bool:
     """Whether a session daemon's line makes its process's state independent of the lines before
     (but for ending what was open): smtpd's ``connect from``; a new connection of smtp/lmtp."""
-    program, message = groups[2] or "", groups[4] or ""
+    program, message = groups[2] or "", groups[3] or ""
     daemon = _daemon(program)
     if daemon is None:
         return False
     if daemon is not _CLIENT:
-        return groups[5] is not None  # "connect from", taken apart
+        return groups[4] is not None  # "connect from", taken apart
     if ": to=<" in message:
         return False  # read as a delivery line, whatever else it holds
-    if groups[8] is not None:
-        return groups[9] == "to"
+    if groups[7] is not None:
+        return groups[8] == "to"
     if message.startswith("SSL_connect error"):
         return _SSL_CONNECT_ERROR.match(message) is not None
     return message.startswith("connect to ") and _CONNECT_TO.match(message) is not None
@@ -411,14 +417,13 @@ class PostfixParser(LogParser):
                     unparsed.append(index)  # no frame
                 continue
             groups = match.groups()
-            stamp, host, program, pid = groups[:4]
+            stamp, key = groups[0], groups[1]
             if stamp != last_stamp:
                 stamped = stamp_time(stamp, years)
                 if stamped is None:  # the shape of a stamp, but no time ("Feb 30")
                     unparsed.append(index)
                     continue
                 last_stamp, moment = stamp, stamped
-            key = (host, program, pid)
             number = None if first_number is None else first_number + index
             if holding is not None and key not in settled:
                 # Reading a part of a log: what came before is not known here (see hold()).
@@ -447,7 +452,7 @@ class PostfixParser(LogParser):
     ) -> LineKind:
         """One session daemon's line, as postfix_scan.LINE took it apart."""
         (
-            _, _, program, _, message,
+            _, _, program, message,
             connect_name, connect_address,
             counts,
             usage, direction, tls_name, tls_address, tls_port, protocol, cipher,
@@ -549,7 +554,7 @@ class PostfixParser(LogParser):
             kinds.append((where[1], held.line, None if held.counted else kind))
         for key, settled_at in part._settled.items():
             where = _shifted(settled_at, line_offset)
-            if _daemon(key[1]) is _CLIENT:
+            if _daemon(_program_of(key)) is _CLIENT:
                 client = self._clients.pop(key, None)
                 if client is not None and client.connection is not None:
                     self._unreported(client.connection, emitted)

@@ -44,8 +44,8 @@ _NAME, _ADDRESS = r"[^\s\[\]]+", r"[^\s\[\]]+"  # "name[address]", as postfix.py
 # patterns of the parts are postfix.py's _CONNECT_FROM, _DISCONNECT_FROM and _TLS_SUMMARY,
 # spelled for a joined text ("\n" ends a line; no part of a line holds one).
 LINE = re.compile(
-    rf"\n(?:({STAMP_SHAPE})(\S+) (?:"
-    r"(postfix[\w./-]*/(?:smtpd|smtp|lmtp))(?=\[|: )(?:\[(\d{1,10})\])?: "
+    rf"\n(?:({STAMP_SHAPE})(?:"
+    r"(\S+ (postfix[\w./-]*/(?:smtpd|smtp|lmtp))(?=\[|: )(?:\[\d{1,10}\])?): "
     r"(?=(?:dis)?connect from|connect to "
     r"|(?:Anonymous |Untrusted |Trusted |Verified )?TLS connection "
     r"|SSL_accept error|SSL_connect error|\w+: (?:to=<|Cannot start TLS: |client=[^\n]*sasl_))"
@@ -56,12 +56,13 @@ LINE = re.compile(
     rf"(from|to) ({_NAME})\[({_ADDRESS})\](?::(\d{{1,5}}))?(?: to \S+)?: "
     r"(\S+) with cipher (\S+) \(\d{1,6}/\d{1,6} bits\)"
     r"|)"
-    # Any other program's frame (syslog.FRAME after the host), ending in an empty group.
-    r"|[\w./-]+(?:\[\d{1,10}\])?: ())"
+    # Any other program's frame (syslog.FRAME), ending in an empty group.
+    r"|\S+ [\w./-]+(?:\[\d{1,10}\])?: ())"
     r"|)"
 )
 # The groups of a session daemon's line, in order (None where that part is not in the line):
-# stamp (with the separator after it), host, program, pid, text (the whole message);
+# stamp (with the separator after it), process ("host program[pid]": what keeps a session's
+# lines together, one string), program, text (the whole message);
 # connect: name, address; disconnect: the command counts (" ehlo=1 quit=1", maybe "");
 # TLS summary: usage, direction, name, address, port, protocol, cipher.
 OTHER_LINE = LINE.groups  # the lastindex of another program's framed line: its empty group
