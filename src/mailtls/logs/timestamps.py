@@ -71,6 +71,8 @@ class YearGuesser:
         return self._last_month
 
     def year_for(self, month: int) -> int:
+        if month != self._last_month:
+            self.last_minute = None  # stamp_time's shortcut holds within one month only
         if self._last_month is not None and month < self._last_month - 6:
             self._year += 1  # December -> January: a new year, not a clock going back
         if self.first_month is None:
@@ -115,7 +117,7 @@ def split_timestamp(line: str, years: YearGuesser) -> Stamped:
 
 # timedelta(seconds=n) for a second of the minute: added to the minute's time, it spares a
 # datetime built from its parts for every new second of a log.
-_SECONDS = tuple(timedelta(seconds=second) for second in range(60))
+_SECOND_OF = {f"{second:02}": timedelta(seconds=second) for second in range(60)}
 
 
 def stamp_time(stamp: str, years: YearGuesser) -> datetime | None:
@@ -124,9 +126,9 @@ def stamp_time(stamp: str, years: YearGuesser) -> datetime | None:
     minute = years.last_minute
     # "Nov  3 07:43:50 ": the minute of the stamp before, and seconds that are a second.
     if minute is not None and stamp.startswith(minute[0]) and stamp[15:16] in (" ", "."):
-        second = stamp[13:15]
-        if second.isdigit() and second < "60":
-            return minute[1] + _SECONDS[int(second)]
+        second = _SECOND_OF.get(stamp[13:15])
+        if second is not None:
+            return minute[1] + second
     found = leading_timestamp(stamp, years)
     if found is None:
         return None

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailtls.logs.syslog import address_domain, parse_syslog
-from mailtls.logs.timestamps import YearGuesser, split_timestamp
+from mailtls.logs.timestamps import YearGuesser, leading_timestamp, split_timestamp, stamp_time
 
 
 @pytest.mark.parametrize(
@@ -89,3 +91,35 @@ def test_address_domain(address: str, domain: str | None) -> None:
 def test_a_pid_too_long_to_be_one_is_no_frame_not_an_error() -> None:
     line = "Nov 28 07:43:50 mx postfix/smtpd[" + "9" * 5000 + "]: connect from a[192.0.2.1]"
     assert parse_syslog(line, YearGuesser(2026)) is None
+
+
+_STAMP_PARTS = st.tuples(
+    st.sampled_from(["Jan", "Feb", "Jul", "Nov", "Dec"]),
+    st.sampled_from([" 1", "29", "30", " 3", "3", "10"]),
+    st.sampled_from(["00", "07", "23", "24"]),
+    st.sampled_from(["00", "43", "59", "60"]),
+    st.sampled_from(["00", "09", "59", "60", "٣٣", "5"]),
+    st.sampled_from([" ", ".123 "]),
+)
+
+
+@settings(max_examples=1000)
+@given(st.lists(_STAMP_PARTS, max_size=40))
+def test_stamp_time_reads_stamps_as_leading_timestamp_does(stamps: list[tuple[str, ...]]) -> None:
+    """stamp_time's shortcut for the seconds of the minute before gives the same times."""
+    quick, reference = YearGuesser(2025), YearGuesser(2025)
+    for month, day, hour, minute, second, tail in stamps:
+        stamp = f"{month} {day} {hour}:{minute}:{second}{tail}"
+        found = leading_timestamp(stamp, reference)
+        assert stamp_time(stamp, quick) == (None if found is None else found[0])
+
+
+def test_stamp_time_steps_the_year_after_a_stamp_of_another_layout() -> None:
+    """A January minute read before, then November ("Nov 3", which the shortcut does not
+    keep), then that January minute again: a new year, as leading_timestamp says."""
+    quick, reference = YearGuesser(2025), YearGuesser(2025)
+    for stamp in ("Jan 10 00:43:00 ", "Nov 3 07:00:00 ", "Jan 10 00:43:09 "):
+        found = leading_timestamp(stamp, reference)
+        assert found is not None
+        assert stamp_time(stamp, quick) == found[0]
+    assert found[0].year == 2026
