@@ -142,6 +142,7 @@ class _Daemon(Enum):
 _CLIENT, _SERVER, _WRAPPED_SERVER = _Daemon.CLIENT, _Daemon.SERVER, _Daemon.WRAPPED_SERVER
 _POSTFIX, _INBOUND, _OUTBOUND = LogFormat.POSTFIX, Direction.INBOUND, Direction.OUTBOUND
 _MTA, _SUBMISSION = PeerRole.MTA, PeerRole.SUBMISSION
+_new_tuple = tuple.__new__
 
 # Services that run TLS from the first byte, as master.cf names them in ``syslog_name``
 # ("postfix/smtps/smtpd", "postfix/submissions/smtpd").
@@ -736,17 +737,23 @@ class PostfixParser(LogParser):
             tally["inbound_without_counts"] += 1  # Postfix < 3.0: a bare "disconnect from"
         peer = session.peer
         source, number = where if where is not None else session.last_line
-        return SessionObservation(
-            _POSTFIX,
-            _INBOUND,
-            session.started,
-            peer.ip,
-            peer.host,
-            tls_version,
-            cipher,
-            _SUBMISSION if submission else _MTA,
-            ambiguous,
-            source if number is None else f"{source}:{number}",
+        # tuple.__new__ is what SessionObservation(...) ends in, without the named tuple's own
+        # __new__ on the way: every field, in order (no domain: smtpd logs none).
+        return _new_tuple(
+            SessionObservation,
+            (
+                _POSTFIX,
+                _INBOUND,
+                session.started,
+                peer.ip,
+                peer.host,
+                tls_version,
+                cipher,
+                _SUBMISSION if submission else _MTA,
+                ambiguous,
+                source if number is None else f"{source}:{number}",
+                None,
+            ),
         )
 
     # --- smtp / lmtp: outbound --------------------------------------------------------------
