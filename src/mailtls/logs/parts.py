@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -84,12 +85,20 @@ def map_parts(
     """
     if len(tasks) < 2 or jobs < 2:
         return [read_part(task) for task in tasks]
-    # fork: the processes start in milliseconds with everything already imported; elsewhere
-    # spawn, which imports mailtls again in each.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context(_start_method())
     workers = min(jobs - 1, len(tasks) - 1)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(read_part, task) for task in tasks[1:]]
         first = read_part(tasks[0])
         return [first, *(future.result() for future in futures)]
+
+
+def _start_method() -> str:
+    """fork where it is safe: the processes start in milliseconds with everything imported. A
+    process with other threads (a program that calls the library from one, a test runner) may
+    fork while one of them holds a lock the child then waits for forever: there forkserver, or
+    spawn, which import mailtls again in each process."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"

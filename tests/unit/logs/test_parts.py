@@ -9,6 +9,7 @@ import os
 import random
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailtls.cli import main
-from mailtls.logs import analyse
+from mailtls.logs import analyse, parts
 from mailtls.logs.analyse import analyse_logs
 from mailtls.logs.parts import byte_ranges, map_parts, part_count
 from mailtls.logs.report import LogsReport
@@ -86,13 +87,13 @@ def write(path: Path, lines: Sequence[str]) -> Path:
 def test_ranges_cover_the_file_and_start_at_line_starts(tmp_path: Path) -> None:
     log = write(tmp_path / "mail.log", REAL)
     data = log.read_bytes()
-    for parts in (1, 2, 3, 7, 50, len(REAL) * 3):
-        ranges = byte_ranges(str(log), len(data), parts)
+    for count in (1, 2, 3, 7, 50, len(REAL) * 3):
+        ranges = byte_ranges(str(log), len(data), count)
         assert ranges[0][0] == 0
         assert ranges[-1][1] == len(data)
         assert all(end == start for (_, end), (start, _) in itertools.pairwise(ranges))
         assert all(data[start - 1 : start] == b"\n" for start, _ in ranges[1:])
-        assert len(ranges) <= parts
+        assert len(ranges) <= count
 
 
 def test_a_line_longer_than_the_search_is_not_cut(tmp_path: Path) -> None:
@@ -201,3 +202,18 @@ def test_the_command_takes_jobs_and_refuses_nonsense(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as refused:
         main(["logs", "--jobs", "0", str(log)])
     assert refused.value.code == 64
+
+
+def test_a_process_with_threads_reads_parts_without_forking_them(tmp_path: Path) -> None:
+    """Forking beside other threads can deadlock the child: then the parts start otherwise."""
+    stop = threading.Event()
+    waiting = threading.Thread(target=stop.wait)
+    waiting.start()
+    try:
+        assert parts._start_method() in ("forkserver", "spawn")
+        log = write(tmp_path / "mail.log", interleaved(REAL, times=3, seed=5))
+        whole, in_parts = in_parts_and_whole(log, 3, year=2025)
+        assert whole == in_parts
+    finally:
+        stop.set()
+        waiting.join()
