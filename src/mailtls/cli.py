@@ -39,9 +39,6 @@ Online's suites, a domain that does not exist); 3 nothing could be tested; 64 us
 """
 
 
-# logs --jobs by default: past this, processes mostly wait for the disk and for each other.
-MAX_DEFAULT_JOBS = 8
-
 LOGS_EPILOG = """\
 exit codes: 0 sessions found, all with TLS 1.2 or newer; 1 sessions below TLS 1.2 or in
 plaintext found; 3 no session found in any input; 64 usage error.
@@ -206,11 +203,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_logs(args: argparse.Namespace) -> int:
     from mailtls.logs.analyse import analyse_logs
-    from mailtls.logs.parts import usable_cores
+    from mailtls.logs.parts import default_jobs
     from mailtls.render.logs import render_logs_csv, render_logs_json, render_logs_text
 
     log_format = None if args.log_format == "auto" else LogFormat(args.log_format)
-    jobs = args.jobs if args.jobs is not None else min(usable_cores(), MAX_DEFAULT_JOBS)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
     report = analyse_logs(
         args.inputs,
         log_format=log_format,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mailtls.logs.base import keep_first
 from mailtls.logs.report import (
     BELOW_TLS12,
     KIND_OF_VERSION,
@@ -109,16 +110,7 @@ class _Tally:
             self.ciphers[index] = (when, cipher)
 
     def add_domain(self, domain: str) -> None:
-        domains = self.domains
-        if domain in domains:
-            return
-        if len(domains) < MAX_DOMAINS_PER_PEER:
-            domains.add(domain)
-            return
-        last = max(domains)
-        if domain < last:
-            domains.discard(last)
-            domains.add(domain)
+        keep_first(self.domains, domain, MAX_DOMAINS_PER_PEER)
 
 
 class PeerAggregator:
@@ -227,14 +219,6 @@ class PeerAggregator:
     def merge(self, other: PeerAggregator) -> None:
         """Add the sessions another aggregator counted (another part of a log)."""
         self.merge_rows(other.rows())
-
-    def __getstate__(self) -> PeerRows:
-        return self.rows()
-
-    def __setstate__(self, table: PeerRows) -> None:
-        self._tallies = {}
-        self._totals = _no_sessions()
-        self.merge_rows(table)
 
     def peers(self) -> tuple[PeerSummary, ...]:
         summaries = [self._summary(key, tally) for key, tally in self._tallies.items()]

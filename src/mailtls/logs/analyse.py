@@ -80,7 +80,7 @@ class _SourceTally:
         elif kind is LineKind.UNPARSED:
             self.unparsed += 1
             if number is not None:
-                self.examples = sorted([*self.examples, (number, line[:200])])[:UNPARSED_EXAMPLES]
+                self.add_examples([(number, line[:200])])
 
     def merge(self, part: _SourceTally, line_offset: int) -> None:
         """Add the counts of a part of this source whose lines start ``line_offset`` lines in."""
@@ -93,8 +93,11 @@ class _SourceTally:
         for moment in (part.first_seen, part.last_seen):
             if moment is not None:
                 self.widen(moment)
-        shifted = [(number + line_offset, line) for number, line in part.examples]
-        self.examples = sorted(self.examples + shifted)[:UNPARSED_EXAMPLES]
+        self.add_examples([(number + line_offset, line) for number, line in part.examples])
+
+    def add_examples(self, found: list[tuple[int, str]]) -> None:
+        """Examples met out of order (a part's, a held line's): the first lines are kept."""
+        self.examples = sorted(self.examples + found)[:UNPARSED_EXAMPLES]
 
     def saw(self, observation: SessionObservation) -> None:
         self.sessions += 1
@@ -168,7 +171,7 @@ class _Run:
         if tally.format is not None:
             self.last_tally[tally.format] = tally
         ranges = self.parts_of(source, reader, tally.format)
-        read_problems: Sequence[InputProblem] = ()
+        read_problems: Sequence[InputProblem]
         if ranges:
             batches.close()
             read_problems = self.read_parts(source, ranges, tally)

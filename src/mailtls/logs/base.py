@@ -82,3 +82,18 @@ class LogParser(ABC):
     def warnings(self) -> tuple[str, ...]:
         """What the log cannot show, and the setting that would make it show it."""
         return ()
+
+
+def keep_first(kept: set[str], value: str, limit: int) -> None:
+    """Add ``value`` to ``kept``, which holds at most ``limit`` values: the first in
+    alphabetical order, so that what is kept does not depend on the order values come in (a log
+    read in parts keeps what one pass keeps)."""
+    if value in kept:
+        return
+    if len(kept) < limit:
+        kept.add(value)
+        return
+    last = max(kept)
+    if value < last:
+        kept.discard(last)
+        kept.add(value)

@@ -41,12 +41,22 @@ _Task = TypeVar("_Task")
 _Outcome = TypeVar("_Outcome")
 
 
+# Processes by default: past this, they mostly wait for the disk and for each other.
+MAX_DEFAULT_JOBS = 8
+
+
 def usable_cores() -> int:
     """The processors this process may run on (its affinity mask), at least one."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_jobs() -> int:
+    """How many processes read a large log at once when nobody says: one per usable processor,
+    at most :data:`MAX_DEFAULT_JOBS`."""
+    return min(usable_cores(), MAX_DEFAULT_JOBS)
 
 
 def part_count(size: int, jobs: int, min_part_bytes: int = MIN_PART_BYTES) -> int:

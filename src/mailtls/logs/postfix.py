@@ -76,7 +76,7 @@ from functools import lru_cache
 from ipaddress import ip_address
 from typing import NamedTuple
 
-from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser
+from mailtls.logs.base import FeedResult, LineKind, LinesResult, LogParser, keep_first
 from mailtls.logs.postfix_scan import LINE, OTHER_LINE, joined
 from mailtls.logs.syslog import address_domain
 from mailtls.logs.timestamps import YearGuesser, stamp_time
@@ -101,17 +101,12 @@ MAX_PROTOCOL_NAMES = 8
 # smtpd_client_port_logging). The address may be IPv6 ("unknown[2001:db8::1]").
 _NAMADDR = r"(?P<host>[^\s\[\]]+)\[(?P<addr>[^\s\[\]]+)\](?::(?P<port>\d{1,5}))?"
 
-# The start alone, to tell a mangled summary (UNPARSED) from other TLS messages (IGNORED).
+# The connect, disconnect and TLS summary lines are taken apart by postfix_scan.LINE; those it
+# could not take apart reach the parser as text, mangled. The start of a summary alone tells a
+# mangled one (UNPARSED) from other TLS messages (IGNORED).
 _TLS_PREFIX = re.compile(
     r"^(?:(?:Anonymous|Untrusted|Trusted|Verified) )?TLS connection (?:established|reused) "
 )
-_TLS_SUMMARY = re.compile(
-    r"^(?:(?:Anonymous|Untrusted|Trusted|Verified) )?TLS connection (?P<usage>established|reused) "
-    rf"(?P<direction>from|to) {_NAMADDR}(?: to \S+)?: "
-    r"(?P<protocol>\S+) with cipher (?P<cipher>\S+) \(\d{1,6}/\d{1,6} bits\)"
-)
-_CONNECT_FROM = re.compile(rf"^connect from {_NAMADDR}$")
-_DISCONNECT_FROM = re.compile(rf"^disconnect from {_NAMADDR}(?P<counts>(?: \S+)*)$")
 # One word of the command counts: " name=succeeded" or " name=succeeded/total"; other words
 # ("notes=bare_lf", whatever later versions add) are passed over.
 _COUNT = re.compile(r" ([a-z_-]+)=(\d{1,9})(?:/\d{1,9})?(?= |$)")
@@ -209,10 +204,6 @@ class _Tls:
 @lru_cache(maxsize=1024)  # a few protocols and ciphers, on a line of every TLS session
 def _tls_of(protocol: str, cipher: str) -> _Tls:
     return _Tls(_TLS_VERSIONS.get(protocol), cipher, protocol)
-
-
-def _tls(match: re.Match[str]) -> _Tls:
-    return _tls_of(match.group("protocol"), match.group("cipher"))
 
 
 # The process that logged a line, as logged: "host program[pid]" (one string, whose hash is
@@ -486,30 +477,23 @@ class PostfixParser(LogParser):
             previous = inbound.pop(key, None)
             if previous is not None:  # its disconnect line is missing (a crash, lost lines)
                 emitted.append(self._close_inbound(previous, where))
-            opened = _Inbound(moment, _peer_of(connect_name, connect_address or ""), wrapped, where)
-            if len(inbound) < self._max_open:
-                inbound[key] = opened
-            else:
-                self._open_inbound(key, opened)
+            peer = _peer_of(connect_name, connect_address or "")
+            self._open_inbound(key, _Inbound(moment, peer, wrapped, where))
             return USED
         if counts is not None:
             ended = inbound.pop(key, None)
             if ended is None:
-                self._tally["cut_sessions"] += 1
+                self._count("cut_sessions")
             else:
                 emitted.append(self._close_inbound(ended, where, counts))
             return USED
         if usage is not None:
             if direction != "from":
                 return IGNORED
-            self._tally["inbound_tls_lines"] += 1
-            session = inbound.get(key)
-            if session is None:  # no connect line: the log began after it
-                peer = _peer_of(tls_name or "", tls_address or "")
-                session = self._session(key, moment, where, peer, wrapped)
-            session.last_line = where
-            tls = _tls_of(protocol or "", cipher or "")
-            session.tls = tls if tls.version is not None else self._checked_tls(tls)
+            self._count("inbound_tls_lines")
+            peer = _peer_of(tls_name or "", tls_address or "")
+            session = self._session(key, moment, where, peer, wrapped)
+            session.tls = self._checked_tls(_tls_of(protocol or "", cipher or ""))
             return USED
         return self._server_line(message, key, moment, where, emitted, wrapped=wrapped)
 
@@ -572,7 +556,7 @@ class PostfixParser(LogParser):
             self._clients[key] = client
         self._tally.update(part._tally)
         for name in part._unknown_protocols:
-            self._name_unknown_protocol(name)
+            keep_first(self._unknown_protocols, name, MAX_PROTOCOL_NAMES)
         self._years.carry_on_from(part._years)
         return emitted, kinds
 
@@ -640,35 +624,11 @@ class PostfixParser(LogParser):
         *,
         wrapped: bool,
     ) -> LineKind:
-        if text.startswith("connect from"):
-            match = _CONNECT_FROM.match(text)
-            if match is None:
-                return UNPARSED
-            previous = self._inbound.pop(key, None)
-            if previous is not None:  # its disconnect line is missing (a crash, lost lines)
-                emitted.append(self._close_inbound(previous, where))
-            self._open_inbound(key, _Inbound(moment, _peer(match), wrapped, where))
-            return USED
-        if text.startswith("disconnect from"):
-            match = _DISCONNECT_FROM.match(text)
-            if match is None:
-                return UNPARSED
-            session = self._inbound.pop(key, None)
-            if session is None:
-                self._count("cut_sessions")
-                return USED
-            emitted.append(self._close_inbound(session, where, match.group("counts")))
-            return USED
+        # Well-formed connect, disconnect and TLS summary lines were read in _dispatch.
+        if text.startswith(("connect from", "disconnect from")):
+            return UNPARSED
         if "TLS connection " in text:
-            match = _TLS_SUMMARY.match(text)
-            if match is None:
-                return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
-            if match.group("direction") != "from":
-                return IGNORED
-            self._count("inbound_tls_lines")
-            session = self._session(key, moment, where, _peer(match), wrapped)
-            session.tls = self._checked_tls(_tls(match))
-            return USED
+            return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
         if text.startswith("SSL_accept error"):
             match = _SSL_ACCEPT_ERROR.match(text)
             if match is None:
@@ -771,16 +731,8 @@ class PostfixParser(LogParser):
             if delivery is None:
                 return IGNORED
             return self._delivery(key, moment, where, delivery, emitted)
-        if "TLS connection " in text:
-            match = _TLS_SUMMARY.match(text)
-            if match is None:
-                return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
-            if match.group("direction") != "to":
-                return IGNORED
-            connection = _Connection(_relay_text(match), _peer(match), moment, where, _tls(match))
-            connection.counted = match.group("usage") == "reused"
-            self._client_tls(key, connection, emitted)
-            return USED
+        if "TLS connection " in text:  # a well-formed summary was read in _dispatch
+            return UNPARSED if _TLS_PREFIX.match(text) else IGNORED
         if text.startswith("SSL_connect error"):
             match = _SSL_CONNECT_ERROR.match(text)
             if match is None:
@@ -937,16 +889,8 @@ class PostfixParser(LogParser):
         """Note protocols no TlsVersion names ("SSLv3"); a few names are enough to warn."""
         if tls.version is None:
             self._count("unknown_protocols")
-            self._name_unknown_protocol(tls.protocol)
+            keep_first(self._unknown_protocols, tls.protocol, MAX_PROTOCOL_NAMES)
         return tls
-
-    def _name_unknown_protocol(self, name: str) -> None:
-        names = self._unknown_protocols
-        if len(names) < MAX_PROTOCOL_NAMES:
-            names.add(name)
-        elif name not in names and name < max(names):
-            names.remove(max(names))
-            names.add(name)
 
     def _count(self, name: str) -> None:
         self._tally[name] += 1

@@ -40,9 +40,9 @@ _NAME, _ADDRESS = r"[^\s\[\]]+", r"[^\s\[\]]+"  # "name[address]", as postfix.py
 # program does, at "[" or ": ". Its message must start as one the parser reads (postfix.py's
 # _server_line and _client_line read nothing else: NOQUEUE, warnings, "lost connection" and the
 # like go to the next branch, framed lines of no interest). The message is taken whole (a
-# look-ahead, for the messages the parser reads in Python) and, for three of them, apart. The
-# patterns of the parts are postfix.py's _CONNECT_FROM, _DISCONNECT_FROM and _TLS_SUMMARY,
-# spelled for a joined text ("\n" ends a line; no part of a line holds one).
+# look-ahead, for the messages the parser reads in Python) and, for three of them, apart: the
+# only reading of those three (the parser calls what does not match here malformed), spelled
+# for a joined text ("\n" ends a line; no part of a line holds one).
 LINE = re.compile(
     rf"\n(?:({STAMP_SHAPE})(?:"
     r"(\S+ (postfix[\w./-]*/(?:smtpd|smtp|lmtp))(?=\[|: )(?:\[\d{1,10}\])?): "
