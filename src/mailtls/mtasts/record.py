@@ -24,13 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from mailtls.txt_record import WSP, announces, named_fields, shown, split_fields
+
 STS_VERSION: Final = "v=STSv1"
 
-_WSP = " \t"
-_EXTENSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
 _ID = re.compile(r"[A-Za-z0-9]{1,32}")
-_EXTENSION_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+")
-_SHOWN = 80  # characters of a bad field quoted in a problem
 
 
 @dataclass(frozen=True)
@@ -55,32 +53,19 @@ class StsRecordLookup:
 def parse_sts_record(text: str) -> StsRecord:
     """One ``v=STSv1`` record; ``ValueError`` saying what is wrong with it."""
     if not text.startswith(STS_VERSION):
-        raise ValueError(f"the record does not begin with {STS_VERSION!r}: {_shown(text)!r}")
-    first, *fields = text[len(STS_VERSION) :].split(";")
-    if first.strip(_WSP):
-        raise ValueError(f"{STS_VERSION!r} must be followed by ';', not {_shown(first)!r}")
-    if fields and not fields[-1].strip(_WSP):
-        fields.pop()  # the optional separator at the end
+        raise ValueError(f"the record does not begin with {STS_VERSION!r}: {shown(text)!r}")
+    first, fields = split_fields(text[len(STS_VERSION) :])
+    if first.strip(WSP):
+        raise ValueError(f"{STS_VERSION!r} must be followed by ';', not {shown(first)!r}")
     if not fields:
         raise ValueError("the record has no fields after the version (an id is required)")
     record_id: str | None = None
     extensions: list[tuple[str, str]] = []
-    for position, raw in enumerate(fields, 1):
-        field = raw.strip(_WSP)
-        if not field:
-            raise ValueError(f"field {position} is empty (two ';' in a row)")
-        name, equals, value = field.partition("=")
-        if not equals or not _EXTENSION_NAME.fullmatch(name):
-            raise ValueError(f"field {position} is not name=value: {_shown(field)!r}")
+    for name, value in named_fields(fields, own=frozenset({"id"})):
         if name == "id":
             if not _ID.fullmatch(value):
-                raise ValueError(f"the id must be 1 to 32 letters or digits, not {_shown(value)!r}")
+                raise ValueError(f"the id must be 1 to 32 letters or digits, not {shown(value)!r}")
             record_id = record_id or value
-        elif not _EXTENSION_VALUE.fullmatch(value):
-            raise ValueError(
-                f"the value of {name!r} must be visible ASCII without ';', '=' or spaces: "
-                f"{_shown(value)!r}"
-            )
         else:
             extensions.append((name, value))
     if record_id is None:
@@ -95,9 +80,11 @@ def parse_sts_record(text: str) -> StsRecord:
 
 def select_sts_record(texts: Sequence[str]) -> StsRecordLookup:
     """The record senders use among the TXT records at ``_mta-sts.<domain>`` (RFC 8461 3.1)."""
-    candidates = [text for text in texts if _announces(text)]
+    candidates = [text for text in texts if announces(text, STS_VERSION)]
     near_misses = [
-        text for text in texts if not _announces(text) and text[:7].lower() == STS_VERSION.lower()
+        text
+        for text in texts
+        if not announces(text, STS_VERSION) and text[:7].lower() == STS_VERSION.lower()
     ]
     if len(candidates) > 1:
         return StsRecordLookup(
@@ -111,7 +98,7 @@ def select_sts_record(texts: Sequence[str]) -> StsRecordLookup:
             case = "" if text.startswith(STS_VERSION) else " (the version is case-sensitive)"
             return StsRecordLookup(
                 None,
-                f"{_shown(text)!r} does not begin with {STS_VERSION!r} followed by ';'{case}: "
+                f"{shown(text)!r} does not begin with {STS_VERSION!r} followed by ';'{case}: "
                 "senders discard it and act as if there were no policy",
             )
         return StsRecordLookup(None, None)
@@ -119,15 +106,3 @@ def select_sts_record(texts: Sequence[str]) -> StsRecordLookup:
         return StsRecordLookup(parse_sts_record(candidates[0]), None)
     except ValueError as error:
         return StsRecordLookup(None, f"{error}; senders act as if there were no policy")
-
-
-def _announces(text: str) -> bool:
-    """Whether a TXT record is a ``v=STSv1`` record, by its version and the separator after it."""
-    if not text.startswith(STS_VERSION):
-        return False
-    rest = text[len(STS_VERSION) :]
-    return rest.lstrip(_WSP).startswith(";")
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"

@@ -27,14 +27,11 @@ from urllib.parse import urlsplit
 
 from mailtls.models import DnsOutcome, DnsStatus, Finding, FindingCode, TlsRptReport
 from mailtls.policy.codes import finding
+from mailtls.txt_record import WSP, announces, named_fields, shown, split_fields
 
 TLSRPT_VERSION: Final = "v=TLSRPTv1"
 
-_WSP = " \t"
-_EXTENSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
-_EXTENSION_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+")
 _URI = re.compile(r"[\x21-\x7e]+")  # no spaces, no controls, ASCII only
-_SHOWN = 80
 
 
 def judge_tls_rpt(txt: DnsOutcome) -> tuple[TlsRptReport, list[Finding]]:
@@ -58,11 +55,12 @@ def judge_tls_rpt(txt: DnsOutcome) -> tuple[TlsRptReport, list[Finding]]:
     if txt.status is not DnsStatus.OK:
         detail = f": {txt.detail}" if txt.detail else ""
         return report(problem=f"the TXT lookup failed ({txt.status}{detail})"), []
-    candidates = [text for text in txt.records if _announces(text)]
+    candidates = [text for text in txt.records if announces(text, TLSRPT_VERSION)]
     near_misses = [
         text
         for text in txt.records
-        if not _announces(text) and text[: len(TLSRPT_VERSION)].lower() == TLSRPT_VERSION.lower()
+        if not announces(text, TLSRPT_VERSION)
+        and text[: len(TLSRPT_VERSION)].lower() == TLSRPT_VERSION.lower()
     ]
     if not candidates and not near_misses:
         return report(problem="no TLS-RPT record"), [missing]
@@ -75,7 +73,7 @@ def judge_tls_rpt(txt: DnsOutcome) -> tuple[TlsRptReport, list[Finding]]:
         return report(problem=problem), [_invalid(txt, problem)]
     if not candidates:
         problem = (
-            f"{_shown(near_misses[0])!r} does not begin with {TLSRPT_VERSION!r} followed by "
+            f"{shown(near_misses[0])!r} does not begin with {TLSRPT_VERSION!r} followed by "
             "';' (the version is case-sensitive): senders discard it"
         )
         return report(problem=problem), [_invalid(txt, problem)]
@@ -85,7 +83,7 @@ def judge_tls_rpt(txt: DnsOutcome) -> tuple[TlsRptReport, list[Finding]]:
     except ValueError as error:
         return report(record, problem=str(error)), [_invalid(txt, str(error))]
     usable = tuple(uri for uri, reason in destinations if reason is None)
-    bad = [f"{_shown(uri)!r}: {reason}" for uri, reason in destinations if reason is not None]
+    bad = [f"{shown(uri)!r}: {reason}" for uri, reason in destinations if reason is not None]
     if not bad:
         return report(record, valid=True, rua=usable), []
     consequence = (
@@ -101,42 +99,23 @@ def _invalid(txt: DnsOutcome, problem: str) -> Finding:
     return finding(FindingCode.TLSRPT_INVALID, f"{txt.name}: {problem}")
 
 
-def _announces(text: str) -> bool:
-    if not text.startswith(TLSRPT_VERSION):
-        return False
-    return text[len(TLSRPT_VERSION) :].lstrip(_WSP).startswith(";")
-
-
 def _destinations(record: str) -> list[tuple[str, str | None]]:
     """The ``rua`` URIs of a record, each with why senders cannot use it (``None``: usable).
 
     ``ValueError`` when the record breaks the grammar or has no ``rua``.
     """
-    _, *fields = record[len(TLSRPT_VERSION) :].split(";")
-    if fields and not fields[-1].strip(_WSP):
-        fields.pop()  # the optional delimiter at the end
+    _, fields = split_fields(record[len(TLSRPT_VERSION) :])
     rua: str | None = None
-    for position, raw in enumerate(fields, 1):
-        field = raw.strip(_WSP)
-        if not field:
-            raise ValueError(f"field {position} is empty (two ';' in a row)")
-        name, equals, value = field.partition("=")
-        if not equals or not _EXTENSION_NAME.fullmatch(name):
-            raise ValueError(f"field {position} is not name=value: {_shown(field)!r}")
+    for name, value in named_fields(fields, own=frozenset({"rua"})):
         if name == "rua":
             rua = value if rua is None else rua
-        elif not _EXTENSION_VALUE.fullmatch(value):
-            raise ValueError(
-                f"the value of {name!r} must be visible ASCII without ';', '=' or spaces: "
-                f"{_shown(value)!r}"
-            )
     if rua is None:
-        spelled = any(raw.strip(_WSP).lower().startswith("rua=") for raw in fields)
+        spelled = any(raw.strip(WSP).lower().startswith("rua=") for raw in fields)
         hint = " (field names are case-sensitive: 'rua')" if spelled else ""
         raise ValueError(f"the record has no rua field, which names where reports go{hint}")
-    uris = [uri.strip(_WSP) for uri in rua.split(",")]
+    uris = [uri.strip(WSP) for uri in rua.split(",")]
     if any(not uri for uri in uris):
-        raise ValueError(f"rua holds an empty destination: {_shown(rua)!r}")
+        raise ValueError(f"rua holds an empty destination: {shown(rua)!r}")
     return [(uri, _destination_problem(uri)) for uri in uris]
 
 
@@ -164,7 +143,3 @@ def _destination_problem(uri: str) -> str | None:
             return "no host in the https URL"
         return None
     return f"scheme {scheme!r} is not one senders report to (mailto: and https: only)"
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
