@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shlex
 import shutil
@@ -37,7 +36,7 @@ from tests.integration.fleet import FleetError, Listener, Posture, acquire, list
 from tests.integration.fleet.layout import FleetPaths, describe_fleet
 
 from bench import isolation
-from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average
+from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average, write_results
 from bench.postfix_log import log_end, wait_for_sessions
 from bench.report import Run, check_targets, markdown_table, summarise, targets_text
 from bench.tools import (
@@ -58,7 +57,6 @@ from mailtls.targets import parse_target
 # network namespace, and the two must never be mistaken for each other.
 STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-bench-fleet"
 SSLYZE = REPOSITORY / "bench" / ".work" / "venv" / "bin" / "sslyze"
-RESULTS_DIR = REPOSITORY / "bench" / "results"
 DEFAULT_POSTURES = (Posture.MODERN, Posture.TLS12_ONLY, Posture.LEGACY)
 IN_PROCESS_LABEL = "check_targets() in-process"
 
@@ -256,15 +254,6 @@ def measure(plan: Plan, bench: Bench) -> tuple[list[Run], list[Run]]:
     return measured, warmup_runs
 
 
-def _results_path(directory: Path, day: str) -> Path:
-    candidate = directory / f"{day}.json"
-    number = 2
-    while candidate.exists():
-        candidate = directory / f"{day}-{number}.json"
-        number += 1
-    return candidate
-
-
 def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python3 -m bench.check_one_address",
@@ -370,9 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": [asdict(r) for r in runs],
         "warmup_runs": [asdict(r) for r in warmups],
     }
-    output = arguments.output or _results_path(RESULTS_DIR, started_at.strftime("%Y-%m-%d"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=2) + "\n")
+    output = write_results(document, arguments.output, "", started_at)
 
     print(f"Command: `{command}`  ")
     print(

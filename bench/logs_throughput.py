@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import shlex
 import shutil
 import subprocess
@@ -42,10 +41,9 @@ from bench.logs_report import (
     summarise,
     targets_text,
 )
-from bench.machine import REPOSITORY, describe_machine, load_average
+from bench.machine import REPOSITORY, describe_machine, load_average, write_results
 from bench.timing import GNU_TIME, run_under_gnu_time
 
-RESULTS_DIR = REPOSITORY / "bench" / "results"
 OUTPUTS = REPOSITORY / "bench" / ".work" / "logs" / "out"
 SHAPE_CHECK_LINES = 200_000
 
@@ -213,15 +211,6 @@ def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return arguments
 
 
-def _results_path(directory: Path, day: str) -> Path:
-    candidate = directory / f"logs-throughput-{day}.json"
-    number = 2
-    while candidate.exists():
-        candidate = directory / f"logs-throughput-{day}-{number}.json"
-        number += 1
-    return candidate
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = _parse_arguments(argv)
@@ -306,9 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": [asdict(t) for t in targets],
         "runs": [asdict(r) for r in runs],
     }
-    output = arguments.output or _results_path(RESULTS_DIR, started_at.strftime("%Y-%m-%d"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=2) + "\n")
+    output = write_results(document, arguments.output, "logs-throughput-", started_at)
 
     print(f"Command: `{command}`  ")
     print(

@@ -1,17 +1,37 @@
-"""The machine and the tool versions a set of figures was measured with."""
+"""The machine and the tool versions a set of figures was measured with, and where the figures
+are written."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
 import ssl
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPOSITORY / "bench" / "results"
+
+
+def write_results(document: object, output: Path | None, name: str, started_at: datetime) -> Path:
+    """Write a benchmark's raw figures as JSON: to ``output`` if given, else to
+    ``bench/results/<name><date>.json``, with ``-2``, ``-3``, ... for the day's later runs.
+    Returns where they went."""
+    if output is None:
+        day = started_at.strftime("%Y-%m-%d")
+        output = RESULTS_DIR / f"{name}{day}.json"
+        number = 2
+        while output.exists():
+            output = RESULTS_DIR / f"{name}{day}-{number}.json"
+            number += 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    return output
 
 
 def _output(argv: list[str]) -> str | None:

@@ -32,7 +32,7 @@ from types import FrameType
 
 from bench import isolation
 from bench.check_one_address import mailtls_command
-from bench.machine import REPOSITORY, describe_machine, load_average
+from bench.machine import REPOSITORY, describe_machine, load_average, write_results
 from bench.receive_client import Hold, Phase, Target, client_context, hold_sessions, run_phase
 from bench.receive_servers import (
     ACCEPTED_DOMAIN,
@@ -45,7 +45,6 @@ from bench.receive_servers import (
 from mailtls.tls.issuing import issue
 
 WORK = Path(tempfile.gettempdir()) / "mailtls-bench-receive"
-RESULTS_DIR = REPOSITORY / "bench" / "results"
 POSTFIX_IP = "127.0.10.1"
 RECEIVER_IP = "127.0.10.2"
 RECIPIENT = f"sink@{ACCEPTED_DOMAIN}"
@@ -287,15 +286,6 @@ def judge_targets(
     ]
 
 
-def _results_path(day: str) -> Path:
-    candidate = RESULTS_DIR / f"receive-throughput-{day}.json"
-    number = 2
-    while candidate.exists():
-        candidate = RESULTS_DIR / f"receive-throughput-{day}-{number}.json"
-        number += 1
-    return candidate
-
-
 def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python3 -m bench.receive_throughput",
@@ -424,9 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "postfix_messages_discarded": postfix_delivered,
         "targets": [asdict(t) for t in targets],
     }
-    output = arguments.output or _results_path(started_at.strftime("%Y-%m-%d"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=2) + "\n")
+    output = write_results(document, arguments.output, "receive-throughput-", started_at)
 
     print(f"Command: `{command}`  ")
     print(

@@ -43,7 +43,7 @@ from tests.integration.fleet import LISTENERS, FleetError, Posture, acquire
 from tests.integration.scan.zone import ScanZone, serving_zone
 
 from bench import isolation
-from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average
+from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average, write_results
 from bench.postfix_log import count_sessions, log_end
 from bench.scan_answers import Judged, judge_mailtls, judge_testssl
 from bench.scan_lists import (
@@ -66,7 +66,6 @@ from bench.timing import GNU_TIME, run_under_gnu_time
 # time in its own namespace) and from the test suite's.
 STATE_DIR = Path(tempfile.gettempdir()) / "mailtls-bench-scan-fleet"
 WORK_DIR = REPOSITORY / "bench" / ".work" / "scan"
-RESULTS_DIR = REPOSITORY / "bench" / "results"
 NFT = "nft"
 SSLYZE_PYTHON = REPOSITORY / "bench" / ".work" / "venv" / "bin" / "python"
 
@@ -469,15 +468,6 @@ def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through the finally blocks that stop the servers
 
 
-def _results_path(directory: Path, day: str) -> Path:
-    candidate = directory / f"scan-throughput-{day}.json"
-    number = 2
-    while candidate.exists():
-        candidate = directory / f"scan-throughput-{day}-{number}.json"
-        number += 1
-    return candidate
-
-
 def _find_testssl() -> str:
     found = shutil.which("testssl.sh") or shutil.which("testssl")
     missing = [
@@ -584,9 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for run in runs
         ],
     }
-    output = arguments.output or _results_path(RESULTS_DIR, started_at.strftime("%Y-%m-%d"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=2) + "\n")
+    output = write_results(document, arguments.output, "scan-throughput-", started_at)
 
     print(f"Command: `{command}`  ")
     print(
