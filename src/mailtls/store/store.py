@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from mailtls.errors import StoreError
@@ -527,17 +537,8 @@ class Store:
         return self._write(work)
 
     def logs_report(self, analysis_id: int) -> LogsReport:
-        def work(connection: Connection) -> bytes:
-            blob = connection.execute(
-                select(log_analyses.c.report).where(log_analyses.c.id == analysis_id)
-            ).scalar()
-            if blob is None:
-                raise StoreError(
-                    f"{describe(self.location)}: there is no log analysis {analysis_id}"
-                )
-            return bytes(blob)
-
-        return self._unpack(LogsReport, self._read(work))
+        blob = self._blob(log_analyses.c.report, log_analyses.c.id, analysis_id, "log analysis")
+        return self._unpack(LogsReport, blob)
 
     # --- sessions recorded by mailtls receive --------------------------------------------------
 
@@ -589,17 +590,10 @@ class Store:
         ]
 
     def received_session(self, record_id: int) -> ReceivedSession:
-        def work(connection: Connection) -> bytes:
-            blob = connection.execute(
-                select(received_sessions.c.record).where(received_sessions.c.id == record_id)
-            ).scalar()
-            if blob is None:
-                raise StoreError(
-                    f"{describe(self.location)}: there is no received session {record_id}"
-                )
-            return bytes(blob)
-
-        return self._unpack(ReceivedSession, self._read(work))
+        blob = self._blob(
+            received_sessions.c.record, received_sessions.c.id, record_id, "received session"
+        )
+        return self._unpack(ReceivedSession, blob)
 
     def domain_reports(
         self, run_id: int, domains: Sequence[str] | None = None
@@ -636,6 +630,20 @@ class Store:
         if domains is not None:
             query = query.where(targets.c.name.in_(list(domains)))
         return [(ordinal, blob) for ordinal, blob in connection.execute(query)]
+
+    def _blob(
+        self, column: ColumnElement[Any], key: ColumnElement[Any], value: int, what: str
+    ) -> bytes:
+        """The stored blob in ``column`` of the row whose ``key`` is ``value``; a StoreError
+        naming ``what`` when there is none."""
+
+        def work(connection: Connection) -> bytes:
+            blob = connection.execute(select(column).where(key == value)).scalar()
+            if blob is None:
+                raise StoreError(f"{describe(self.location)}: there is no {what} {value}")
+            return bytes(blob)
+
+        return self._read(work)
 
     def _unpack(self, cls: type[T], blob: bytes) -> T:
         try:

@@ -9,8 +9,10 @@ import warnings
 
 import pytest
 
+from mailtls.errors import StoreError
 from mailtls.models import TlsVersion
 from mailtls.receiver.models import SenderVerdict, SessionEnd
+from mailtls.store import Store
 
 from .running import ACCEPTED_DOMAIN, RunningReceiver
 
@@ -144,3 +146,14 @@ def test_require_tls_answers_530(requiring_tls: RunningReceiver) -> None:
     assert refused.value.smtp_code == 530
     (record,) = requiring_tls.records("127.0.9.111", 1)
     assert record.verdict is SenderVerdict.PLAINTEXT
+
+
+def test_a_recorded_session_reads_back_by_its_id(observing: RunningReceiver) -> None:
+    client_ip = "127.0.9.112"
+    swaks(observing, client_ip, "--tls")
+    (record,) = observing.records(client_ip, 1)
+    with Store(str(observing.database)) as store:
+        ((record_id, listed),) = store.received_sessions(client_ip=client_ip)
+        assert store.received_session(record_id) == listed == record
+        with pytest.raises(StoreError, match=f"there is no received session {record_id + 10**6}"):
+            store.received_session(record_id + 10**6)
