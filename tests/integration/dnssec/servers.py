@@ -12,42 +12,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.integration.fleet import nsd
+
 from .layout import DNS_PORT, ROOT_ZONE, ZONES, Slot
 
-NSD = "/usr/sbin/nsd"
 UNBOUND = "/usr/sbin/unbound"
 
 
 def nsd_conf(slot: Slot, folder: Path, zone_files: dict[str, Path], log: Path) -> str:
-    zones = "".join(
-        f'zone:\n    name: "{zone.name}."\n    zonefile: "{zone_files[zone.name]}"\n'
-        for zone in ZONES
+    zones = [(zone.name, zone_files[zone.name]) for zone in ZONES]
+    return nsd.server_conf(
+        slot.authoritative,
+        DNS_PORT,
+        folder,
+        log,
+        zones,
+        written_by="the secure world of the mailtls tests",
     )
-    return f"""\
-# Written by the secure world of the mailtls tests; rewritten at every start.
-server:
-    ip-address: {slot.authoritative}
-    port: {DNS_PORT}
-    do-ip4: yes
-    do-ip6: no
-    server-count: 1
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{folder}"
-    pidfile: "{folder}/nsd.pid"
-    xfrdfile: "{folder}/xfrd.state"
-    zonelistfile: "{folder}/zone.list"
-    logfile: "{log}"
-    verbosity: 1
-    hide-version: yes
-remote-control:
-    control-enable: no
-{zones}"""
 
 
 def nsd_command(config: Path) -> list[str]:
-    return [NSD, "-d", "-c", str(config)]
+    return nsd.start_command(config)
 
 
 def unbound_conf(slot: Slot, folder: Path, trust_anchor: str, log: Path) -> str:

@@ -29,6 +29,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
+from tests.integration.fleet import nsd
 from tests.integration.fleet.children import ChildSpec, SupervisorSpec
 from tests.integration.fleet.layout import Fleet, FleetPaths, Posture
 
@@ -57,7 +58,7 @@ STOP_TIMEOUT = 15.0
 # Machine-wide, like the addresses the locks stand for.
 SLOT_LOCKS = Path(tempfile.gettempdir()) / "mailtls-secure-world"
 REQUIRED_PROGRAMS = {
-    "nsd": servers.NSD,
+    "nsd": nsd.NSD,
     "unbound": servers.UNBOUND,
     "nginx": NGINX,
     "ldns-keygen": LDNS_KEYGEN,

@@ -8,6 +8,7 @@ nsd logs "zonefile ... does not exist" and answers SERVFAIL for every name in th
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from pathlib import Path
 
 from .layout import (
@@ -57,13 +58,25 @@ def _missing_zone_file(paths: FleetPaths, domains: DomainCases) -> Path:
     return paths.nsd_dir / f"{domains.servfail}.zone.absent"
 
 
-def nsd_conf(paths: FleetPaths, domains: DomainCases = DOMAINS) -> str:
-    folder = paths.nsd_dir
+def server_conf(
+    address: str,
+    port: int,
+    folder: Path,
+    log: Path,
+    zones: Sequence[tuple[str, Path]],
+    *,
+    written_by: str,
+) -> str:
+    """An nsd.conf that serves ``zones`` (name, zone file) on ``address``:``port``, every file
+    of nsd's in ``folder``: the one config of the fleet, the scan tests and the secure world."""
+    zone_blocks = "".join(
+        f'zone:\n    name: "{name}."\n    zonefile: "{zone_file}"\n' for name, zone_file in zones
+    )
     return f"""\
-# Written by the mailtls test fleet; rewritten at every start.
+# Written by {written_by}; rewritten at every start.
 server:
-    ip-address: {NAMESERVER}
-    port: 53
+    ip-address: {address}
+    port: {port}
     do-ip4: yes
     do-ip6: no
     server-count: 1
@@ -75,19 +88,20 @@ server:
     pidfile: "{folder}/nsd.pid"
     xfrdfile: "{folder}/xfrd.state"
     zonelistfile: "{folder}/zone.list"
-    logfile: "{paths.nsd_log}"
+    logfile: "{log}"
     verbosity: 1
     hide-version: yes
 remote-control:
     control-enable: no
-zone:
-    name: "{ZONE}."
-    zonefile: "{_zone_file(paths)}"
-zone:
-    # Deliberately without a zone file: nsd serves SERVFAIL for this zone.
-    name: "{domains.servfail}."
-    zonefile: "{_missing_zone_file(paths, domains)}"
-"""
+{zone_blocks}"""
+
+
+def nsd_conf(paths: FleetPaths, domains: DomainCases = DOMAINS) -> str:
+    # The second zone is deliberately without a zone file: nsd serves SERVFAIL for it.
+    zones = [(ZONE, _zone_file(paths)), (domains.servfail, _missing_zone_file(paths, domains))]
+    return server_conf(
+        NAMESERVER, 53, paths.nsd_dir, paths.nsd_log, zones, written_by="the mailtls test fleet"
+    )
 
 
 def write_config(paths: FleetPaths, listeners: tuple[Listener, ...]) -> Path:

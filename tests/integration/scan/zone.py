@@ -20,7 +20,8 @@ import dns.message
 import dns.query
 import dns.rcode
 
-NSD = "/usr/sbin/nsd"
+from tests.integration.fleet import nsd
+
 ZONE = "scan.test"
 NAMESERVER_IP = "127.0.9.53"
 
@@ -85,37 +86,21 @@ def serving_zone(
     zone_file = folder / f"{ZONE}.zone"
     zone_file.write_text(zone_text(domains, hosts))
     config = folder / "nsd.conf"
+    log = folder / "nsd.log"
     config.write_text(
-        f"""server:
-    ip-address: {NAMESERVER_IP}
-    port: {port}
-    do-ip6: no
-    server-count: 1
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "{folder}"
-    pidfile: "{folder}/nsd.pid"
-    xfrdfile: "{folder}/xfrd.state"
-    zonelistfile: "{folder}/zone.list"
-    logfile: "{folder}/nsd.log"
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "{ZONE}."
-    zonefile: "{zone_file}"
-"""
+        nsd.server_conf(
+            NAMESERVER_IP, port, folder, log, [(ZONE, zone_file)], written_by="the scan tests"
+        )
     )
     process = subprocess.Popen(
-        [NSD, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        nsd.start_command(config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 20
         while not _answers(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                log = (folder / "nsd.log").read_text() if (folder / "nsd.log").exists() else ""
-                raise RuntimeError(f"nsd for {ZONE} did not start: {log[-500:]}")
+                said = log.read_text() if log.exists() else ""
+                raise RuntimeError(f"nsd for {ZONE} did not start: {said[-500:]}")
             time.sleep(0.05)
         yield ScanZone(f"{NAMESERVER_IP}:{port}", tuple(domains), dict(hosts))
     finally:
