@@ -32,6 +32,7 @@ import dns.rcode
 from tests.integration.fleet import nsd
 from tests.integration.fleet.children import ChildSpec, SupervisorSpec
 from tests.integration.fleet.layout import Fleet, FleetPaths, Posture
+from tests.integration.fleet.lifecycle import tail
 
 from . import servers
 from .https import NGINX, HttpsSite, nginx_command, write_site
@@ -245,14 +246,6 @@ def _plan(fleet: Fleet, slot: Slot, folder: Path) -> _Plan:
 # --- Running it --------------------------------------------------------------------------------
 
 
-def _tail(path: Path, lines: int = 12) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return "(no file)"
-    return "\n".join(text[-lines:]) or "(empty)"
-
-
 def _diagnostics(world: SecureWorld) -> str:
     folder = world.state_dir
     parts = [
@@ -265,7 +258,7 @@ def _diagnostics(world: SecureWorld) -> str:
         ("nginx output", folder / "nginx.out"),
         ("hanging server output", folder / "hang.out"),
     ]
-    return "\n".join(f"--- {title} ({path}):\n{_tail(path)}" for title, path in parts)
+    return "\n".join(f"--- {title} ({path}):\n{tail(path, 12)}" for title, path in parts)
 
 
 def _answer(name: str, ip: str) -> dns.message.Message | None:

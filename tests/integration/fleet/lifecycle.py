@@ -242,7 +242,8 @@ def _wait_until_ready(fleet: Fleet, paths: FleetPaths, supervisor: subprocess.Po
             time.sleep(0.05)
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a server's log or output, for the message of a failed start."""
     try:
         text = path.read_text(errors="replace").splitlines()
     except FileNotFoundError:
@@ -258,7 +259,7 @@ def _diagnostics(paths: FleetPaths) -> str:
         ("nsd log", paths.nsd_log),
         ("nsd output", paths.run_dir / "nsd.out"),
     ]
-    return "\n".join(f"--- {title} ({path}):\n{_tail(path)}" for title, path in parts)
+    return "\n".join(f"--- {title} ({path}):\n{tail(path)}" for title, path in parts)
 
 
 def _start(paths: FleetPaths, fleet: Fleet, starter: ProcessId) -> subprocess.Popen[bytes]:
