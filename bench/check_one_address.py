@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,7 +35,14 @@ from tests.integration.fleet import FleetError, Listener, Posture, acquire, list
 from tests.integration.fleet.layout import FleetPaths, describe_fleet
 
 from bench import isolation
-from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average, write_results
+from bench.machine import (
+    REPOSITORY,
+    describe_machine,
+    describe_tools,
+    load_average,
+    mailtls_command,
+    write_results,
+)
 from bench.postfix_log import log_end, wait_for_sessions
 from bench.report import Run, check_targets, markdown_table, summarise, targets_text
 from bench.tools import (
@@ -75,15 +81,6 @@ def enter_private_network(argv: Sequence[str]) -> None:
 
 
 # --- running the tools ---------------------------------------------------------------------
-
-
-def mailtls_command() -> tuple[str, ...]:
-    """The installed ``mailtls`` console script, as a user runs it."""
-    script = Path(sysconfig.get_path("scripts")) / "mailtls"
-    if script.is_file():
-        return (str(script),)
-    found = shutil.which("mailtls")
-    return (found,) if found else (sys.executable, "-m", "mailtls.cli")
 
 
 def find_programs(ca_file: Path) -> Programs:

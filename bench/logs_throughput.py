@@ -21,7 +21,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -41,7 +40,7 @@ from bench.logs_report import (
     summarise,
     targets_text,
 )
-from bench.machine import REPOSITORY, describe_machine, load_average, write_results
+from bench.machine import REPOSITORY, describe_machine, load_average, mailtls_command, write_results
 from bench.timing import GNU_TIME, run_under_gnu_time
 
 OUTPUTS = REPOSITORY / "bench" / ".work" / "logs" / "out"
@@ -61,21 +60,13 @@ def _first_line(argv: Sequence[str]) -> str | None:
     return lines[0].strip() if result.returncode == 0 and lines else None
 
 
-def _mailtls_command() -> tuple[str, ...]:
-    script = Path(sysconfig.get_path("scripts")) / "mailtls"
-    if script.is_file():
-        return (str(script),)
-    found = shutil.which("mailtls")
-    return (found,) if found else (sys.executable, "-m", "mailtls.cli")
-
-
 def find_programs() -> Programs:
     pflogsumm = shutil.which("pflogsumm")
     grep = shutil.which("grep")
     if pflogsumm is None or grep is None or not Path(GNU_TIME).is_file():
         sys.exit("logs_throughput: pflogsumm or GNU time not installed; run bench/setup")
     return Programs(
-        grep=grep, pflogsumm=pflogsumm, mailtls=_mailtls_command(), python=sys.executable
+        grep=grep, pflogsumm=pflogsumm, mailtls=mailtls_command(), python=sys.executable
     )
 
 

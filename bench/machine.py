@@ -11,11 +11,21 @@ import shutil
 import ssl
 import subprocess
 import sys
+import sysconfig
 from datetime import datetime
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPOSITORY / "bench" / "results"
+
+
+def mailtls_command() -> tuple[str, ...]:
+    """The installed ``mailtls`` console script, as a user runs it."""
+    script = Path(sysconfig.get_path("scripts")) / "mailtls"
+    if script.is_file():
+        return (str(script),)
+    found = shutil.which("mailtls")
+    return (found,) if found else (sys.executable, "-m", "mailtls.cli")
 
 
 def write_results(document: object, output: Path | None, name: str, started_at: datetime) -> Path:

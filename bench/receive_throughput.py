@@ -31,8 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import isolation
-from bench.check_one_address import mailtls_command
-from bench.machine import REPOSITORY, describe_machine, load_average, write_results
+from bench.machine import REPOSITORY, describe_machine, load_average, mailtls_command, write_results
 from bench.receive_client import Hold, Phase, Target, client_context, hold_sessions, run_phase
 from bench.receive_servers import (
     ACCEPTED_DOMAIN,

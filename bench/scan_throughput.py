@@ -29,7 +29,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -43,7 +42,14 @@ from tests.integration.fleet import LISTENERS, FleetError, Posture, acquire
 from tests.integration.scan.zone import ScanZone, serving_zone
 
 from bench import isolation
-from bench.machine import REPOSITORY, describe_machine, describe_tools, load_average, write_results
+from bench.machine import (
+    REPOSITORY,
+    describe_machine,
+    describe_tools,
+    load_average,
+    mailtls_command,
+    write_results,
+)
 from bench.postfix_log import count_sessions, log_end
 from bench.scan_answers import Judged, judge_mailtls, judge_testssl
 from bench.scan_lists import (
@@ -103,15 +109,6 @@ def distinct_addresses_routed(listener_ips: dict[Posture, str]) -> Iterator[None
 
 
 # --- running one command -------------------------------------------------------------------
-
-
-def mailtls_command() -> tuple[str, ...]:
-    """The installed ``mailtls`` console script, as a user runs it."""
-    script = Path(sysconfig.get_path("scripts")) / "mailtls"
-    if script.is_file():
-        return (str(script),)
-    found = shutil.which("mailtls")
-    return (found,) if found else (sys.executable, "-m", "mailtls.cli")
 
 
 @dataclass(frozen=True)
