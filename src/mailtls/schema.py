@@ -517,22 +517,42 @@ _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class SchemaProse:
+    """The words of a document's schema that the models do not hold: descriptions of classes
+    (beyond their docstrings), of fields, and of enum values."""
+
+    class_docs: Mapping[type, str]
+    field_docs: Mapping[type, Mapping[str, str]]
+    enum_value_docs: Mapping[type[Enum], Mapping[Enum, str]]
+
+
+_PROSE = SchemaProse(_CLASS_DOCS, _FIELD_DOCS, _ENUM_VALUE_DOCS)
+
+
 def check_report_schema() -> JsonSchema:
     """The JSON Schema of the ``mailtls check`` document (a new dict on every call)."""
-    return _document_schema(CheckReport, SCHEMA_ID, "check", SCHEMA_VERSION, _DOCUMENT_DESCRIPTION)
+    return document_schema(CheckReport, SCHEMA_ID, "check", SCHEMA_VERSION, _DOCUMENT_DESCRIPTION)
 
 
 def logs_report_schema() -> JsonSchema:
     """The JSON Schema of the ``mailtls logs --json`` document (a new dict on every call)."""
-    return _document_schema(
+    return document_schema(
         LogsReport, LOGS_SCHEMA_ID, "logs", LOGS_SCHEMA_VERSION, _LOGS_DOCUMENT_DESCRIPTION
     )
 
 
-def _document_schema(
-    root_class: type, schema_id: str, command: str, version: str, text: str
+def document_schema(
+    root_class: type,
+    schema_id: str,
+    command: str,
+    version: str,
+    text: str,
+    *,
+    prose: SchemaProse = _PROSE,
 ) -> JsonSchema:
-    builder = _SchemaBuilder()
+    """The schema of the document of ``mailtls <command>``, generated from ``root_class``."""
+    builder = _SchemaBuilder(prose)
     root = builder.object_schema(root_class)
     root["properties"]["schema_version"]["const"] = version
     return {
@@ -548,7 +568,8 @@ def _document_schema(
 class _SchemaBuilder:
     """Turns type hints into schemas, collecting named classes under ``$defs``."""
 
-    def __init__(self) -> None:
+    def __init__(self, prose: SchemaProse) -> None:
+        self.prose = prose
         self.definitions: dict[str, JsonSchema] = {}
 
     def object_schema(self, cls: type) -> JsonSchema:
@@ -558,7 +579,7 @@ class _SchemaBuilder:
                 raise ValueError(f"flattening {cls.__name__} gives the key {name!r} twice")
             properties[name] = schema
         return _described(
-            _class_description(cls),
+            _class_description(cls, self.prose),
             {
                 "type": "object",
                 "properties": properties,
@@ -578,7 +599,7 @@ class _SchemaBuilder:
                     raise TypeError(f"{cls.__name__}.{model_field.name} cannot be flattened")
                 result.extend(self._properties(hint))
                 continue
-            description = _FIELD_DOCS.get(cls, {}).get(model_field.name)
+            description = self.prose.field_docs.get(cls, {}).get(model_field.name)
             result.append((model_field.name, _described(description, self.schema_for(hint))))
         return result
 
@@ -593,7 +614,7 @@ class _SchemaBuilder:
             if origin is tuple and (len(arguments) != 2 or arguments[1] is not Ellipsis):
                 raise TypeError(f"only homogeneous tuples (tuple[X, ...]) are supported: {hint}")
             return {"type": "array", "items": self.schema_for(arguments[0])}
-        if origin is dict:
+        if origin is dict or origin is Mapping:
             return self._mapping(*arguments)
         if isinstance(hint, type):
             return self._named_type(hint)
@@ -601,7 +622,7 @@ class _SchemaBuilder:
 
     def _named_type(self, cls: type) -> JsonSchema:
         if issubclass(cls, Enum):
-            return self._reference(cls, lambda: _enum_schema(cls))
+            return self._reference(cls, lambda: _enum_schema(cls, self.prose))
         if dataclasses.is_dataclass(cls):
             return self._reference(cls, lambda: self.object_schema(cls))
         if cls is datetime:
@@ -649,9 +670,9 @@ class _SchemaBuilder:
         raise TypeError(f"JSON object keys must be str or a str enum, not {key_hint!r}")
 
 
-def _enum_schema(cls: type[Enum]) -> JsonSchema:
-    description = _class_description(cls)
-    value_docs = _ENUM_VALUE_DOCS.get(cls)
+def _enum_schema(cls: type[Enum], prose: SchemaProse) -> JsonSchema:
+    description = _class_description(cls, prose)
+    value_docs = prose.enum_value_docs.get(cls)
     if value_docs:
         meanings = "\n".join(
             f"- `{member.value}`: {value_docs[member]}"
@@ -663,10 +684,10 @@ def _enum_schema(cls: type[Enum]) -> JsonSchema:
     return _described(description, {"type": "string", "enum": [member.value for member in cls]})
 
 
-def _class_description(cls: type) -> str | None:
+def _class_description(cls: type, prose: SchemaProse) -> str | None:
     """The class's description; None leaves it undescribed (a unit test insists on one)."""
-    if cls in _CLASS_DOCS:
-        return _CLASS_DOCS[cls]
+    if cls in prose.class_docs:
+        return prose.class_docs[cls]
     own_doc = cls.__dict__.get("__doc__")
     # A dataclass without a docstring gets its signature as __doc__: that is no description.
     if own_doc and not own_doc.startswith(f"{cls.__name__}("):

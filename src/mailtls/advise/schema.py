@@ -1,22 +1,17 @@
 """The JSON Schema (draft 2020-12) of ``mailtls advise --json``, generated from its models.
 
-Like ``mailtls.schema`` for ``check``: the generator walks the type hints of ``AdviseReport`` and
-what it holds and applies the conversion rules of ``mailtls.render.jsonout`` (enum values, UTC
-timestamps, arrays for tuples, objects for mappings), so a field added to a model shows up here.
-Only the prose lives here. ``docs/schema/advise-v1.json`` is this schema, committed.
+``mailtls.schema``'s generator, which also writes the schemas of ``check`` and ``logs``, walks the
+type hints of ``AdviseReport`` and what it holds and applies the conversion rules of
+``mailtls.render.jsonout`` (enum values, UTC timestamps, arrays for tuples, objects for
+mappings), so a field added to a model shows up here. Only the prose lives here.
+``docs/schema/advise-v1.json`` is this schema, committed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import json
-import types
-import typing
 from collections.abc import Mapping
-from datetime import datetime
 from enum import Enum
-from typing import Any
 
 from mailtls.advise.models import (
     ADVISE_SCHEMA_VERSION,
@@ -35,10 +30,9 @@ from mailtls.advise.models import (
     WindowsFacts,
 )
 from mailtls.models import TlsVersion
+from mailtls.schema import JsonSchema, SchemaProse, document_schema
 
-JsonSchema = dict[str, Any]
 ADVISE_SCHEMA_ID = f"urn:mailtls:schema:advise:v{ADVISE_SCHEMA_VERSION}"
-_UTC_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
 
 _DOCUMENT = """\
 The result of `mailtls advise`: what was read from the inputs (Exchange build, Windows release \
@@ -170,92 +164,16 @@ _ENUM_VALUE_DOCS: Mapping[type[Enum], Mapping[Enum, str]] = {
 
 def advise_report_schema() -> JsonSchema:
     """The JSON Schema of ``mailtls advise --json`` (a new dict on every call)."""
-    definitions: dict[str, JsonSchema] = {}
-    root = _object_schema(AdviseReport, definitions)
-    root["properties"]["schema_version"]["const"] = ADVISE_SCHEMA_VERSION
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": ADVISE_SCHEMA_ID,
-        "title": f"mailtls advise report, schema version {ADVISE_SCHEMA_VERSION}",
-        **root,
-        "description": _DOCUMENT,
-        "$defs": dict(sorted(definitions.items())),
-    }
+    return document_schema(
+        AdviseReport,
+        ADVISE_SCHEMA_ID,
+        "advise",
+        ADVISE_SCHEMA_VERSION,
+        _DOCUMENT,
+        prose=SchemaProse(_CLASS_DOCS, _FIELD_DOCS, _ENUM_VALUE_DOCS),
+    )
 
 
 def advise_report_schema_json() -> str:
     """The schema as ``docs/schema/advise-v1.json`` holds it (without the final newline)."""
     return json.dumps(advise_report_schema(), indent=2)
-
-
-def _described(text: str | None, schema: JsonSchema) -> JsonSchema:
-    return schema if text is None else {"description": text, **schema}
-
-
-def _class_description(cls: type) -> str | None:
-    if cls in _CLASS_DOCS:
-        return _CLASS_DOCS[cls]
-    own = cls.__dict__.get("__doc__")
-    if own and not own.startswith(f"{cls.__name__}("):
-        return inspect.cleandoc(own).replace("``", "`")
-    return None
-
-
-def _object_schema(cls: type, definitions: dict[str, JsonSchema]) -> JsonSchema:
-    hints = typing.get_type_hints(cls)
-    properties = {
-        f.name: _described(
-            _FIELD_DOCS.get(cls, {}).get(f.name), _schema_for(hints[f.name], definitions)
-        )
-        for f in dataclasses.fields(cls)
-    }
-    return _described(
-        _class_description(cls),
-        {
-            "type": "object",
-            "properties": properties,
-            "required": list(properties),
-            "additionalProperties": False,
-        },
-    )
-
-
-def _schema_for(hint: Any, definitions: dict[str, JsonSchema]) -> JsonSchema:
-    origin = typing.get_origin(hint)
-    arguments = typing.get_args(hint)
-    if hint is type(None):
-        return {"type": "null"}
-    if origin in (types.UnionType, typing.Union):
-        members = [a for a in arguments if a is not type(None)]
-        inner = _schema_for(members[0], definitions)
-        if isinstance(inner.get("type"), str):
-            return {**inner, "type": [inner["type"], "null"]}
-        return {"anyOf": [inner, {"type": "null"}]}
-    if origin is tuple:
-        return {"type": "array", "items": _schema_for(arguments[0], definitions)}
-    if origin in (dict, Mapping) or (origin is not None and origin.__name__ == "Mapping"):
-        return {"type": "object", "additionalProperties": _schema_for(arguments[1], definitions)}
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        if hint.__name__ not in definitions:
-            definitions[hint.__name__] = _enum_schema(hint)
-        return {"$ref": f"#/$defs/{hint.__name__}"}
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        if hint.__name__ not in definitions:
-            definitions[hint.__name__] = {}
-            definitions[hint.__name__] = _object_schema(hint, definitions)
-        return {"$ref": f"#/$defs/{hint.__name__}"}
-    if hint is datetime:
-        return {"type": "string", "format": "date-time", "pattern": _UTC_TIMESTAMP_PATTERN}
-    primitives = {bool: "boolean", int: "integer", float: "number", str: "string"}
-    if hint in primitives:
-        return {"type": primitives[hint]}
-    raise TypeError(f"no JSON schema for {hint!r}")
-
-
-def _enum_schema(cls: type[Enum]) -> JsonSchema:
-    description = _class_description(cls)
-    meanings = _ENUM_VALUE_DOCS.get(cls)
-    if meanings:
-        lines = "\n".join(f"- `{m.value}`: {meanings[m]}" for m in cls)
-        description = f"{description}\n\n{lines}" if description else lines
-    return _described(description, {"type": "string", "enum": [m.value for m in cls]})
