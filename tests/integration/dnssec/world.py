@@ -52,7 +52,6 @@ from .signing import LDNS_KEYGEN, LDNS_SIGNZONE, SigningError, break_signature, 
 from .tlsa import ServedChain, tlsa_rdatas
 from .zones import zone_texts
 
-REPOSITORY = Path(__file__).resolve().parents[3]
 HANG_SCRIPT = Path(__file__).with_name("hang.py")
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
@@ -340,19 +339,10 @@ def running_world(fleet: Fleet, folder: Path) -> Iterator[SecureWorld]:
         except (SigningError, ValueError, OSError) as problem:
             raise WorldError(f"cannot build the secure world in {folder}: {problem}") from None
         spec_file = folder / "supervisor.json"
-        SupervisorSpec(
+        spec = SupervisorSpec(
             state_dir=folder / "supervisor", starter_pid=os.getpid(), children=plan.children
-        ).write(spec_file)
-        with open(folder / "supervisor.log", "ab") as log:
-            supervisor = subprocess.Popen(
-                [sys.executable, "-m", "tests.integration.fleet.supervisor", str(spec_file)],
-                cwd=REPOSITORY,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own session: a Ctrl-C reaches pytest, which then stops the world in order.
-                start_new_session=True,
-            )
+        )
+        supervisor = spec.start(spec_file, folder / "supervisor.log")
         try:
             _wait_until_ready(plan.world, supervisor)
             yield plan.world

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,18 @@ class SupervisorSpec:
             starter_pid=int(raw["starter_pid"]),
             children=tuple(ChildSpec.from_json(child) for child in raw["children"]),
         )
+
+    def start(self, spec_file: Path, log: Path) -> subprocess.Popen[bytes]:
+        """Write this spec to ``spec_file`` and start the supervisor on it, its output to
+        ``log``. In a session of its own: a Ctrl-C at the terminal reaches pytest, which then
+        stops the servers in order, instead of killing them under running tests."""
+        self.write(spec_file)
+        with open(log, "ab") as output:
+            return subprocess.Popen(
+                [sys.executable, "-m", "tests.integration.fleet.supervisor", str(spec_file)],
+                cwd=REPOSITORY,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )

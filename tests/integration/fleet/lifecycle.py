@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,6 @@ from .registry import (
 # MAILTLS_TEST_FLEET_DIR only for a run in a network namespace of its own (``unshare -n``),
 # where the addresses are free again and a fleet must not be joined from outside.
 STATE_DIR = Path(os.environ.get("MAILTLS_TEST_FLEET_DIR", "/tmp/mailtls-test-fleet"))
-REPOSITORY = Path(__file__).resolve().parents[3]
 READY_TIMEOUT = 10.0
 REQUIRED_PROGRAMS = {"postfix": postfix.POSTFIX, "nsd": nsd.NSD}
 
@@ -266,20 +264,8 @@ def _start(paths: FleetPaths, fleet: Fleet, starter: ProcessId) -> subprocess.Po
     _check_addresses_free(fleet)
     children = _prepare(paths)
     spec_file = paths.run_dir / "supervisor.json"
-    SupervisorSpec(state_dir=paths.root, starter_pid=starter.pid, children=children).write(
-        spec_file
-    )
-    with open(paths.supervisor_log, "ab") as log:
-        supervisor = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.fleet.supervisor", str(spec_file)],
-            cwd=REPOSITORY,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own session: a Ctrl-C at the terminal reaches pytest, which then stops the
-            # fleet in order, instead of killing the servers under running tests.
-            start_new_session=True,
-        )
+    spec = SupervisorSpec(state_dir=paths.root, starter_pid=starter.pid, children=children)
+    supervisor = spec.start(spec_file, paths.supervisor_log)
     supervisor_id = ProcessId.of(supervisor.pid)
     if supervisor_id is None:
         supervisor.wait()
